@@ -1,0 +1,32 @@
+# LASPS — the two entry points. Both create the virtualenv from scratch when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_HOME ?= lasps_home/demo
+
+.PHONY: demo test lint bench clean venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## make demo: the whole loop on the built-in synthetic market, offline.
+demo: venv
+	LASPS_HOME=$(DEMO_HOME) bash scripts/demo.sh
+
+## make test: the full test suite (what CI runs).
+test: venv
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+
+bench: venv
+	$(BIN)/python bench/data_bench.py
+
+clean:
+	rm -rf $(VENV) lasps_home .pytest_cache .ruff_cache

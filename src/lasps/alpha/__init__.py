@@ -1,0 +1,1 @@
+"""Alpha engine: formula language, operators, catalogue, engine, store."""

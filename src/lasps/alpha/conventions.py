@@ -1,0 +1,83 @@
+"""Every convention choice of the operator layer, in one immutable object (DESIGN.md §3.2).
+
+The defaults are the LASPS contract (the paper's rules where the paper is explicit). The alternatives
+exist so that other modes can reproduce what peer implementations do, for cross-checks; they are never
+picked silently. Pass a :class:`Conventions` to every operator (keyword ``conv``) and to the engine.
+
+What the peers do (as far as their code shows; re-check before quoting numbers):
+
+* window rule: the paper (Appendix A) converts a non-integer number of days d to floor(d); most
+  open-source Alpha101 ports round to the nearest integer instead (e.g. the ``round_a_i`` wrappers
+  of wukan1986/ta_cn), typically with Python's ``round`` (half to even).
+* zero-variance correlation: pandas ``rolling.corr`` and numpy give NaN (or ±inf) on a constant window;
+  LASPS gives 0 so that chains such as alpha 96 are not NaN on nearly every date.
+* adv units: the paper says "average daily dollar volume"; ports built on share volume compare it with
+  volume and divide volume by it (alphas 7, 17, 21, 39, 43), which only share units make meaningful.
+* rank ties: pandas ``rank(pct=True)`` (what pandas-based ports use) averages ties, as LASPS does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["DEFAULT", "Conventions"]
+
+
+@dataclass(frozen=True, slots=True)
+class Conventions:
+    """Convention choices of the operator layer.
+
+    Attributes
+    ----------
+    window_rule:
+        How a (possibly fractional) window ``d`` becomes an integer row count, for every windowed
+        operator *and* for ``delay``/``delta``. ``"floor"`` (default, the paper's rule: 6.00049 -> 6,
+        3.69741 -> 3) or ``"round"`` (most peers: Python ``round``, half to even, 6.9 -> 7). Either way
+        a result below 1 becomes 1.
+    zero_variance_corr:
+        ``correlation`` on a complete window where either input has (population) variance
+        ``<= 1e-12 * mean(x**2)`` of that input: ``"zero"`` (default) gives 0, ``"nan"`` gives NaN
+        (what pandas/numpy-based peers produce, modulo their ±inf).
+    adv_units:
+        ``adv{d}`` is the mean of daily ``"shares"`` traded (default; what the formulas need) or of
+        traded ``"value"`` in KRW (the paper's literal "dollar volume"). Consumed by the engine.
+    rank_ties:
+        Tie rule of ``rank`` and ``ts_rank``: ``"average"`` (default, pandas' default), ``"min"``,
+        ``"max"`` or ``"first"`` (cross-sectional: order of the columns; ``ts_rank``: order in time,
+        where today's value is the latest of its ties, so ``"first"`` equals ``"max"`` there).
+    """
+
+    window_rule: Literal["floor", "round"] = "floor"
+    zero_variance_corr: Literal["zero", "nan"] = "zero"
+    adv_units: Literal["shares", "value"] = "shares"
+    rank_ties: Literal["average", "min", "max", "first"] = "average"
+
+    def __post_init__(self) -> None:
+        allowed = {
+            "window_rule": ("floor", "round"),
+            "zero_variance_corr": ("zero", "nan"),
+            "adv_units": ("shares", "value"),
+            "rank_ties": ("average", "min", "max", "first"),
+        }
+        for name, options in allowed.items():
+            value = getattr(self, name)
+            if value not in options:
+                raise ValueError(f"Conventions.{name}={value!r} is not one of {options}")
+
+    def window(self, d: float) -> int:
+        """Integer window (row count >= 1) for a formula's window argument ``d``.
+
+        ``floor``: ``floor(d)``; ``round``: ``round(d)`` (half to even, like the peers). Values below
+        1 become 1. A non-finite ``d`` raises ``ValueError``.
+        """
+        value = float(d)
+        if not math.isfinite(value):
+            raise ValueError(f"window {d!r} is not a finite number")
+        n = math.floor(value) if self.window_rule == "floor" else round(value)
+        return max(1, int(n))
+
+
+DEFAULT = Conventions()
+"""The LASPS contract: floor windows, zero-variance correlation 0, adv in shares, average ties."""

@@ -1,0 +1,1 @@
+"""Command-line interface (Typer). Only this package and ``service`` may import everything below."""

@@ -1,0 +1,308 @@
+"""``lasps alpha …``: list the catalogue, compute alphas to Parquet, show a day's top codes, add formulas.
+
+- ``lasps alpha list`` — every alpha (paper 1–101, custom 201–205, user alphas) with its formula,
+  inputs and whether the stored data can produce it (with the reason when not).
+- ``lasps alpha compute [--alphas 1,4,17] [--resume] [--no-industry] [--start D --end D]`` — one shared
+  DAG for all requested alphas, streamed to ``$LASPS_HOME/alphas/*.parquet`` with a progress bar.
+- ``lasps alpha show 44 --date D --top 10`` — the highest (and lowest) values of one alpha on one day.
+- ``lasps alpha add NAME "formula"`` — validate and register a user alpha.
+
+Bad input (unknown alpha, unparsable formula or date) raises a :class:`~lasps.errors.LaspsError`, which
+the CLI prints in red with exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.errors import ConfigError, LaspsError, StoreError
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _parse_date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ConfigError(f"cannot parse {option} date {value!r}", where=option,
+                          fix="use YYYY-MM-DD, e.g. 2024-01-31") from exc
+
+
+def _split_alphas(text: str | None) -> list[str]:
+    if text is None:
+        return []
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if not keys:
+        raise ConfigError(f"--alphas {text!r} names no alpha", where="--alphas",
+                          fix="give ids or names separated by commas, e.g. --alphas 1,4,17,alpha_201")
+    return keys
+
+
+def _warmup_start(home: Path, start: dt.date, rows: int) -> dt.date:
+    """The stored trading date ``rows`` sessions before ``start`` (or the first stored date)."""
+    from lasps.data.store import MarketStore
+
+    if rows <= 0:
+        return start
+    with MarketStore(home, read_only=True) as store:
+        frame = store.query_df(
+            "SELECT DISTINCT date FROM daily_prices WHERE date < ? ORDER BY date DESC LIMIT ?", [start, rows]
+        )
+    if frame.empty:
+        return start
+    return pd.Timestamp(frame["date"].iloc[-1]).date()
+
+
+@app.command("list")
+@handle_errors
+def list_cmd(
+    no_data: Annotated[bool, typer.Option("--no-data", help="Do not open the market store.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """List every alpha with its formula, inputs and availability on the stored data."""
+    from lasps.alpha.catalogue import get_catalogue
+    from lasps.alpha.engine import DEFAULT, _spec_unavailable
+
+    settings = settings_for(home)
+    catalogue = get_catalogue(settings.home)
+    panel = None
+    note = "availability not checked (--no-data)" if no_data else ""
+    if not no_data:
+        try:
+            from lasps.data.panel_loader import load_panel
+            from lasps.data.store import MarketStore
+
+            with MarketStore(settings.home, read_only=True) as store:
+                last = store.last_price_date()
+            if last is None:
+                raise StoreError("the market store holds no prices")
+            panel = load_panel(start=last - dt.timedelta(days=40), end=last, home=settings.home)
+        except StoreError as exc:
+            note = f"no market data to check availability against: {exc.what}"
+    table = Table(title=f"LASPS alphas ({len(catalogue)})", show_lines=False, expand=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("formula", overflow="fold", ratio=5)
+    table.add_column("inputs", overflow="fold", ratio=2)
+    table.add_column("available", overflow="fold", ratio=2)
+    n_ok = 0
+    for spec in catalogue.values():
+        label = str(spec.id) if spec.id is not None else spec.name
+        if panel is None:
+            avail = "[dim]?[/]"
+        else:
+            reason = _spec_unavailable(spec, panel, DEFAULT, True)
+            n_ok += reason is None
+            avail = "[green]yes[/]" if reason is None else f"[red]no[/]: {escape(reason)}"
+        text = f"{escape(spec.formula)}\n[dim]{escape(spec.description)}[/]" if spec.description \
+            else escape(spec.formula)
+        table.add_row(label, text, escape(", ".join(spec.inputs)), avail)
+    console.print(table)
+    if panel is not None:
+        console.print(f"{n_ok} of {len(catalogue)} alphas can be computed from the stored data "
+                      f"(industry: one KRX level, so IndClass.sector = industry = subindustry).")
+    else:
+        console.print(f"[yellow]{escape(note)}[/]")
+
+
+@app.command("compute")
+@handle_errors
+def compute_cmd(
+    alphas: Annotated[str | None, typer.Option(help="Comma-separated ids or names (default: all), "
+                                                    "e.g. 1,4,17,alpha_201,my_alpha.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip alphas whose stored file is up to date "
+                                                          "(same formula, conventions, dates, codes, data).")]
+    = False,
+    no_industry: Annotated[bool, typer.Option("--no-industry", help="Skip IndNeutralize alphas.")] = False,
+    start: Annotated[str | None, typer.Option(help="First date to write (YYYY-MM-DD); earlier history "
+                                                   "is loaded as warm-up.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date (YYYY-MM-DD).")] = None,
+    universe: Annotated[str, typer.Option(help="Universe: default, all, kospi, kosdaq, topN, or codes.")]
+    = "default",
+    home: HomeOption = None,
+) -> None:
+    """Compute alphas with one shared DAG and write ``$LASPS_HOME/alphas/<name>.parquet``."""
+    from lasps.alpha import store as alpha_store
+    from lasps.alpha.catalogue import get_catalogue
+    from lasps.alpha.engine import DEFAULT, alpha_lookback, compile_alphas, tune_allocator
+    from lasps.config import ensure_home
+    from lasps.data.panel_loader import load_panel
+
+    settings = settings_for(home)
+    start_d, end_d = _parse_date(start, "--start"), _parse_date(end, "--end")
+    if start_d and end_d and start_d > end_d:
+        raise ConfigError(f"--start {start_d} is after --end {end_d}", where="--start/--end",
+                          fix="swap the dates")
+    catalogue = get_catalogue(settings.home)
+    keys = _split_alphas(alphas)
+    specs = catalogue.resolve_many(keys) if keys else list(catalogue.values())
+    conv = DEFAULT
+    ensure_home(settings.home)
+
+    t0 = time.perf_counter()
+    warm = max(alpha_lookback(s, conv) for s in specs)
+    load_start = _warmup_start(settings.home, start_d, warm) if start_d else None
+    with console.status("loading the market panel"):
+        panel = load_panel(start=load_start, end=end_d, universe=universe, home=settings.home)
+    first = int(np.searchsorted(panel.dates, np.datetime64(start_d, "D"))) if start_d else 0
+    if first >= len(panel.dates):
+        raise ConfigError(f"no stored trading dates on or after --start {start_d}", where="--start",
+                          fix="check `lasps data status` for the stored range")
+    rows = slice(first, None)
+    with console.status("fingerprinting the panel"):
+        fingerprint = alpha_store.panel_fingerprint(panel)
+    expected = {s.name: alpha_store.expected_metadata(s.name, s.canonical, conv, panel, rows, fingerprint)
+                for s in specs}
+    skipped = [s.name for s in specs if resume and alpha_store.is_current(settings.home, s.name,
+                                                                          expected[s.name])]
+    todo = [s for s in specs if s.name not in skipped]
+    program = compile_alphas(todo, panel, conv, industry=not no_industry, catalogue=catalogue)
+    t_load = time.perf_counter() - t0
+    console.print(
+        f"panel {len(panel.dates):,} dates × {len(panel.codes):,} codes "
+        f"({panel.dates[first]} … {panel.dates[-1]}, {first} warm-up rows) loaded in {t_load:.1f} s; "
+        f"{len(program.names)} to compute ({len(program.nodes)} shared nodes), "
+        f"{len(skipped)} up to date, {len(program.unavailable)} unavailable"
+    )
+    tune_allocator()
+    t1 = time.perf_counter()
+    written = 0
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task("computing alphas", total=len(program.names))
+        for name, values in program.run(panel):
+            progress.update(task, description=f"writing {name}")
+            alpha_store.write_alpha(settings.home, name, values, panel, expected[name], rows)
+            del values
+            written += 1
+            progress.advance(task)
+        progress.update(task, description="done")
+    console.print(f"[green]✓[/] {written} alpha(s) written to {alpha_store.alphas_dir(settings.home)} "
+                  f"in {time.perf_counter() - t1:.1f} s")
+    if skipped:
+        console.print(f"skipped (up to date, --resume): {', '.join(skipped)}")
+    if program.unavailable:
+        table = Table(title="unavailable alphas (nothing substituted)")
+        table.add_column("alpha", no_wrap=True)
+        table.add_column("reason", overflow="fold")
+        for name, reason in program.unavailable.items():
+            table.add_row(name, escape(reason))
+        console.print(table)
+
+
+def _stock_names(home: Path) -> dict[str, str]:
+    from lasps.data.store import MarketStore
+
+    try:
+        with MarketStore(home, read_only=True) as store:
+            frame = store.query_df("SELECT code, name FROM stocks")
+    except StoreError:
+        return {}
+    return dict(zip(frame["code"].astype(str), frame["name"].astype(str), strict=False))
+
+
+@app.command("show")
+@handle_errors
+def show_cmd(
+    alpha: Annotated[str, typer.Argument(help="Alpha id or name, e.g. 44, alpha_201, my_alpha.")],
+    date: Annotated[str | None, typer.Option(help="Trading date (YYYY-MM-DD); default the latest.")] = None,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="How many codes at each end.")] = 10,
+    home: HomeOption = None,
+) -> None:
+    """Show the codes with the highest and lowest values of one alpha on one date.
+
+    Reads the stored Parquet file when ``lasps alpha compute`` wrote one; otherwise computes the alpha
+    on the fly from the market store (not stored).
+    """
+    import pyarrow.parquet as pq
+
+    from lasps.alpha import store as alpha_store
+    from lasps.alpha.catalogue import get_catalogue
+
+    settings = settings_for(home)
+    spec = get_catalogue(settings.home).resolve(alpha)
+    day = _parse_date(date, "--date")
+    path = alpha_store.alpha_path(settings.home, spec.name)
+    source = f"stored file {path}"
+    if path.is_file():
+        frame = pq.read_table(path).to_pandas()
+        if frame.empty:
+            raise StoreError(f"{path} holds no values (the alpha is NaN everywhere)", where=str(path))
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date
+        when = day or frame["date"].max()
+        frame = frame[frame["date"] == when]
+        if frame.empty:
+            raise ConfigError(f"{spec.name} has no values on {when}", where="--date",
+                              fix="choose a stored trading date; the file covers "
+                                  f"{pq.read_table(path, columns=['date']).column('date').to_pandas().min()}"
+                                  " … later dates")
+        series = frame.set_index("code")["value"]
+    else:
+        from lasps.alpha.engine import alpha_lookback, compute
+        from lasps.data.panel_loader import load_panel
+
+        warm = alpha_lookback(spec)
+        load_start = _warmup_start(settings.home, day, warm) if day else None
+        with console.status(f"computing {spec.name} (not stored yet)"):
+            panel = load_panel(start=load_start, end=day, home=settings.home)
+            result = compute(panel, [spec])
+        if spec.name in result.unavailable:
+            raise LaspsError(f"{spec.name} cannot be computed: {result.unavailable[spec.name]}")
+        when = pd.Timestamp(panel.dates[-1]).date()
+        if day is not None and when != day:
+            raise ConfigError(f"{day} is not a stored trading date", where="--date",
+                              fix=f"the nearest earlier stored date is {when}")
+        row = result[spec.name][-1]
+        ok = ~np.isnan(row)
+        series = pd.Series(row[ok], index=[str(c) for c in panel.codes[ok]])
+        source = "computed on the fly (run `lasps alpha compute` to store it)"
+    if series.empty:
+        raise LaspsError(f"{spec.name} is NaN for every code on {when}",
+                         fix="pick a later date: the formula needs more history")
+    names = _stock_names(settings.home)
+    ordered = series.sort_values(ascending=False, kind="mergesort")
+    console.print(f"[bold]{spec.name}[/] on {when} — {escape(spec.formula)}")
+    console.print(f"[dim]{len(series):,} codes with a value; {escape(source)}[/]")
+    for title, part in (("highest", ordered.head(top)), ("lowest", ordered.tail(top).iloc[::-1])):
+        table = Table(title=f"{title} {len(part)}")
+        table.add_column("#", justify="right")
+        table.add_column("code")
+        table.add_column("name")
+        table.add_column("value", justify="right")
+        for i, (code, value) in enumerate(part.items(), 1):
+            table.add_row(str(i), str(code), escape(names.get(str(code), "")), f"{value:.6g}")
+        console.print(table)
+
+
+@app.command("add")
+@handle_errors
+def add_cmd(
+    name: Annotated[str, typer.Argument(help="Lower-case name, e.g. my_reversal.")],
+    formula: Annotated[str, typer.Argument(help="Formula in the paper's notation, e.g. \"-1 * delta(close, 5)\".")],
+    description: Annotated[str, typer.Option(help="One line saying what it measures.")] = "",
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite a user alpha of the same name.")]
+    = False,
+    home: HomeOption = None,
+) -> None:
+    """Register a user alpha (validated by parsing; stored in ``$LASPS_HOME/alphas/user_alphas.json``)."""
+    from lasps.alpha.catalogue import register_user_alpha, user_alphas_path
+    from lasps.config import ensure_home
+
+    settings = settings_for(home)
+    ensure_home(settings.home)
+    spec = register_user_alpha(name, formula, settings.home, description, replace=replace)
+    console.print(f"[green]✓[/] added [bold]{spec.name}[/]: {escape(spec.canonical)}")
+    console.print(f"  inputs: {', '.join(spec.inputs)}; stored in {user_alphas_path(settings.home)}")
+    console.print(f"  compute it with: lasps alpha compute --alphas {spec.name}")

@@ -1,0 +1,299 @@
+"""The DuckDB market store under ``$LASPS_HOME/lasps.duckdb`` (DESIGN §2.1).
+
+Every write is an idempotent upsert (``INSERT OR REPLACE`` on the primary keys) inside one
+transaction: a write interrupted at any point — even by SIGKILL — leaves the database as it was
+before that write, and simply running the same command again completes it. Validation of the input
+(:mod:`lasps.data.validate`) happens before the transaction opens, so bad input never changes the DB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from lasps.data.bundle import MarketBundle
+from lasps.data.schema import (
+    DDL,
+    FLOW_COLUMNS,
+    INDEX_COLUMNS,
+    PRICE_COLUMNS,
+    SCHEMA_VERSION,
+    STOCK_COLUMNS,
+)
+from lasps.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+#: Relative deviation between the exchange's base price (close / (1 + change_ratio)) and the
+#: previous close beyond which a day is treated as a corporate-action adjustment (DESIGN §2.3).
+#: The change ratio is published to 0.01 %, so genuine days deviate by < 0.01 %; tick rounding of the
+#: base price by < 0.1 % for prices above 1,000 KRW.
+ADJUSTMENT_TOLERANCE = 0.002
+
+DB_FILENAME = "lasps.duckdb"
+MARKET_TABLES = ("stocks", "daily_prices", "adjustments", "index_prices", "investor_flows", "field_status",
+                 "load_chunks", "quality_findings", "unmapped_sectors")
+
+
+def db_path(home: Path) -> Path:
+    return Path(home) / DB_FILENAME
+
+
+class MarketStore:
+    """A connection to the market store. Use as a context manager.
+
+    Parameters
+    ----------
+    home:
+        ``$LASPS_HOME``; the database is ``home / 'lasps.duckdb'``.
+    read_only:
+        Open read-only (many readers may coexist; used by the service and loaders). A read-only open
+        of a missing database raises :class:`StoreError` telling the user how to create one.
+    """
+
+    def __init__(self, home: Path, *, read_only: bool = False) -> None:
+        self.home = Path(home)
+        self.path = db_path(self.home)
+        self.read_only = read_only
+        if not read_only:
+            from lasps.config import ensure_home
+
+            ensure_home(self.home)
+        if read_only and not self.path.exists():
+            raise StoreError(
+                f"no market store at {self.path}",
+                where=str(self.home),
+                fix="create one with `lasps data init --source synthetic` or `lasps data import PATH`",
+            )
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(
+                f"cannot open {self.path}: {exc}",
+                where=str(self.path),
+                fix="check permissions, or stop the process holding the write lock",
+            ) from exc
+        if not read_only:
+            self.migrate()
+        else:
+            self._check_version()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> MarketStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def migrate(self) -> None:
+        """Create missing tables and record :data:`SCHEMA_VERSION` (idempotent)."""
+        with self.transaction():
+            for stmt in DDL:
+                self.con.execute(stmt)
+            row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] if row else None
+            if current is None:
+                self.con.execute("INSERT INTO schema_version VALUES (?, now())", [SCHEMA_VERSION])
+            elif current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"database schema version {current} is newer than this LASPS ({SCHEMA_VERSION})",
+                    where=str(self.path),
+                    fix="upgrade LASPS",
+                )
+
+    def _check_version(self) -> None:
+        try:
+            row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        except duckdb.CatalogException as exc:
+            raise StoreError(
+                f"{self.path} is not a LASPS store (no schema_version table)",
+                where=str(self.path),
+                fix="point LASPS_HOME at a LASPS home or create one with `lasps data init`",
+            ) from exc
+        if not row or row[0] is None or row[0] > SCHEMA_VERSION:
+            raise StoreError(f"unsupported schema version {row}", where=str(self.path))
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """``BEGIN`` … ``COMMIT``; any exception rolls back and re-raises."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    # -- writes ----------------------------------------------------------------------------------
+    def _upsert(self, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> int:
+        if frame is None or len(frame) == 0:
+            return 0
+        staged = frame.loc[:, list(columns)]
+        self.con.register("_staged", staged)
+        try:
+            cols = ", ".join(columns)
+            self.con.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM _staged")
+        finally:
+            self.con.unregister("_staged")
+        return len(staged)
+
+    def _upsert_stocks(self, stocks: pd.DataFrame) -> None:
+        """Upsert stocks; a NULL in the new row keeps the stored value (a price-only source never
+        erases the sector or listing dates another source provided)."""
+        if len(stocks) == 0:
+            return
+        cols = (*STOCK_COLUMNS, "source")
+        keep_if_null = [c for c in cols if c not in ("code", "price_basis", "source")]
+        sets = ", ".join([f"{c} = coalesce(excluded.{c}, stocks.{c})" for c in keep_if_null]
+                         + ["price_basis = excluded.price_basis", "source = excluded.source"])
+        self.con.register("_staged_stocks", stocks.loc[:, list(cols)])
+        try:
+            names = ", ".join(cols)
+            self.con.execute(f"INSERT INTO stocks ({names}) SELECT {names} FROM _staged_stocks "
+                             f"ON CONFLICT (code) DO UPDATE SET {sets}")
+        finally:
+            self.con.unregister("_staged_stocks")
+
+    def _refuse_basis_change(self, stocks: pd.DataFrame) -> None:
+        """A code never mixes raw and adjusted prices (DESIGN §2.3): refuse a write that would."""
+        if len(stocks) == 0:
+            return
+        self.con.register("_incoming", stocks.loc[:, ["code", "price_basis"]])
+        try:
+            clash = self.con.execute(
+                "SELECT s.code, s.price_basis, i.price_basis FROM stocks s JOIN _incoming i USING (code) "
+                "WHERE s.price_basis <> i.price_basis AND EXISTS "
+                "(SELECT 1 FROM daily_prices d WHERE d.code = s.code) LIMIT 5").fetchall()
+        finally:
+            self.con.unregister("_incoming")
+        if clash:
+            code, old, new = clash[0]
+            raise StoreError(
+                f"{len(clash)}+ codes would mix price bases, e.g. {code}: stored {old}, incoming {new}",
+                where=str(self.path),
+                fix="import into a fresh LASPS_HOME, or re-initialise with --replace; "
+                    "a code's history must come from one adjustment basis",
+            )
+
+    def write_bundle(self, bundle: MarketBundle, *, kind: str = "load", job: str | None = None,
+                     chunk: str | None = None, replace: bool = False, detail: str | None = None) -> int:
+        """Upsert a validated bundle in one transaction and re-derive adjustments of touched codes.
+
+        ``job``/``chunk`` (optional) mark this write as one resumable chunk of a larger job; the chunk
+        is recorded in ``load_chunks`` in the same transaction (see :meth:`done_chunks`).
+        ``replace=True`` first empties every market table (same transaction), for a fresh ``init``.
+        ``detail`` is recorded with the run (e.g. the generator's arguments).
+        Returns the number of price rows written.
+        """
+        started = dt.datetime.now()
+        run_id = uuid.uuid4().hex[:12]
+        with self.transaction() as con:
+            if replace:
+                for table in MARKET_TABLES:
+                    con.execute(f"DELETE FROM {table}")
+            stocks = bundle.stocks.copy()
+            stocks["source"] = bundle.source
+            if not replace:
+                self._refuse_basis_change(stocks)
+            self._upsert_stocks(stocks)
+            n = self._upsert("daily_prices", bundle.prices, PRICE_COLUMNS)
+            self._upsert("index_prices", bundle.index, INDEX_COLUMNS)
+            self._upsert("investor_flows", bundle.flows, FLOW_COLUMNS)
+            for fname in ("open", "high", "low", "close", "volume", "value", "market_cap", "shares",
+                          "change_ratio", "flows"):
+                reason = bundle.unavailable.get(fname)
+                con.execute(
+                    "INSERT OR REPLACE INTO field_status VALUES (?, ?, ?)",
+                    [fname, reason is None, reason],
+                )
+            codes = sorted(set(bundle.prices["code"])) if len(bundle.prices) else []
+            self._rederive_adjustments(codes)
+            first = last = None
+            if len(bundle.prices):
+                first = pd.Timestamp(bundle.prices["date"].min()).date()
+                last = pd.Timestamp(bundle.prices["date"].max()).date()
+            con.execute(
+                "INSERT INTO source_runs VALUES (?, ?, ?, ?, now(), 'ok', ?, ?, ?, ?)",
+                [run_id, bundle.source, kind, started, first, last, n, detail or chunk],
+            )
+            if job and chunk:
+                con.execute("INSERT OR REPLACE INTO load_chunks VALUES (?, ?, now())", [job, chunk])
+        return n
+
+    def _rederive_adjustments(self, codes: Sequence[str]) -> None:
+        """Derive ``adjustments`` for raw-basis ``codes`` from the exchange change ratio (DESIGN §2.3)."""
+        if not codes:
+            return
+        self.con.register("_codes", pd.DataFrame({"code": list(codes)}))
+        try:
+            self.con.execute("DELETE FROM adjustments WHERE code IN (SELECT code FROM _codes)")
+            self.con.execute(
+                f"""
+                INSERT INTO adjustments
+                WITH p AS (
+                    SELECT d.code, d.date, d.close, d.change_ratio,
+                           lag(d.close) OVER (PARTITION BY d.code ORDER BY d.date) AS prev
+                    FROM daily_prices d
+                    JOIN stocks s USING (code)
+                    WHERE s.price_basis = 'raw' AND d.close IS NOT NULL AND d.close > 0
+                      AND d.code IN (SELECT code FROM _codes)
+                ), ev AS (
+                    SELECT code, date, (close / (1 + change_ratio)) / prev AS ratio
+                    FROM p
+                    WHERE prev IS NOT NULL AND change_ratio IS NOT NULL AND change_ratio > -1
+                      AND abs((close / (1 + change_ratio)) / prev - 1) > {ADJUSTMENT_TOLERANCE}
+                )
+                SELECT code, date, ratio,
+                       exp(sum(ln(ratio)) OVER (PARTITION BY code ORDER BY date DESC
+                                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
+                FROM ev
+                """
+            )
+        finally:
+            self.con.unregister("_codes")
+
+    def done_chunks(self, job: str) -> set[str]:
+        """Chunks of ``job`` already committed (for resuming an interrupted load)."""
+        rows = self.con.execute("SELECT chunk FROM load_chunks WHERE job = ?", [job]).fetchall()
+        return {r[0] for r in rows}
+
+    def clear_job(self, job: str) -> None:
+        with self.transaction() as con:
+            con.execute("DELETE FROM load_chunks WHERE job = ?", [job])
+
+    # -- reads -----------------------------------------------------------------------------------
+    def query_df(self, sql: str, params: Sequence[object] | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, list(params or [])).df()
+
+    def scalar(self, sql: str, params: Sequence[object] | None = None) -> object:
+        row = self.con.execute(sql, list(params or [])).fetchone()
+        return row[0] if row else None
+
+    def last_price_date(self) -> dt.date | None:
+        value = self.scalar("SELECT max(date) FROM daily_prices")
+        return value if isinstance(value, dt.date) else None
+
+    def is_empty(self) -> bool:
+        return not self.scalar("SELECT count(*) FROM (SELECT 1 FROM daily_prices LIMIT 1)")
+
+    def last_run(self, kind: str) -> tuple[str, str | None] | None:
+        """``(source, detail)`` of the newest successful run of ``kind`` (e.g. ``'init'``)."""
+        row = self.con.execute(
+            "SELECT source, detail FROM source_runs WHERE kind = ? AND status = 'ok' "
+            "ORDER BY finished_at DESC LIMIT 1", [kind]).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def unavailable_fields(self) -> dict[str, str]:
+        rows = self.con.execute("SELECT field, reason FROM field_status WHERE NOT available").fetchall()
+        return {r[0]: r[1] or "not provided by the source" for r in rows}

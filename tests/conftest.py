@@ -1,0 +1,73 @@
+"""Shared fixtures: tiny hand-made markets, temporary LASPS homes, the real-sample location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lasps.data.bundle import MarketBundle
+from lasps.data.calendar import sessions
+
+REAL_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "krx-2018-2021"
+
+
+def make_bundle(n_days: int = 80, start: str = "2024-01-02", split_day: int | None = 40,
+                split_ratio: float = 0.5) -> MarketBundle:
+    """Three common stocks + one ETF over ``n_days`` sessions with hand-checkable prices.
+
+    ``A00000``-style codes are avoided: codes are '005930' (KOSPI 전기전자), '035420' (KOSPI IT 서비스),
+    '091990' (KOSDAQ 제조), and the ETF '069500' (KODEX 200). Stock 005930 closes at 1000 + 10·t
+    (raw); if ``split_day`` is given, a 1:2 split on that day halves the raw price from then on, and the
+    exchange's change ratio is computed against the adjusted base (so the store can derive it).
+    """
+    days = sessions(start, pd.Timestamp(start) + pd.Timedelta(days=n_days * 2))[:n_days]
+    rows = []
+    for code, base in (("005930", 1000.0), ("035420", 2000.0), ("091990", 500.0), ("069500", 30000.0)):
+        prev_raw = None
+        for t, d in enumerate(days):
+            adj_close = base + 10.0 * t
+            raw = adj_close
+            if code == "005930" and split_day is not None and t >= split_day:
+                raw = adj_close * split_ratio
+            if prev_raw is None:
+                cr = 0.0
+            elif code == "005930" and t == split_day:
+                cr = raw / (prev_raw * split_ratio) - 1.0
+            else:
+                cr = raw / prev_raw - 1.0
+            rows.append((code, d, raw, raw * 1.01, raw * 0.99, raw, 1000.0 + t, raw * (1000.0 + t),
+                         raw * 1e6, 1e6, cr))
+            prev_raw = raw
+    prices = pd.DataFrame(rows, columns=["code", "date", "open", "high", "low", "close", "volume", "value",
+                                         "market_cap", "shares", "change_ratio"])
+    prices["date"] = pd.to_datetime(prices["date"])
+    stocks = pd.DataFrame({
+        "code": ["005930", "035420", "091990", "069500"],
+        "name": ["삼성전자", "NAVER", "테스트제조", "KODEX 200"],
+        "market": ["KOSPI", "KOSPI", "KOSDAQ", "KOSPI"],
+        "kind": ["stock", "stock", "stock", "etf"],
+        "sector_code": ["1013", "1046", "2024", None],
+        "sector_name": ["전기전자", "IT 서비스", "제조", None],
+        "sector_id": [0, 2, 11, None],
+        "listed_date": [None] * 4,
+        "delisted_date": [None] * 4,
+        "price_basis": ["raw"] * 4,
+    })
+    idx = pd.DataFrame({"index_code": "1001", "date": pd.to_datetime(days), "open": 2500.0, "high": 2510.0,
+                        "low": 2490.0, "close": 2500.0 + np.arange(n_days), "volume": 1e8, "value": 1e12})
+    return MarketBundle(source="test", stocks=stocks, prices=prices, index=idx)
+
+
+@pytest.fixture
+def tiny_bundle() -> MarketBundle:
+    return make_bundle()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
