@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     total, seconds, n_nodes, live = run(panel, ids, args.keep)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    print(f"101 paper alphas: {total:.1f} s wall ({cpu:.1f} s CPU), {n_nodes} DAG nodes (after CSE), peak live nodes {live}, "
-          f"peak RSS {peak_rss_gib():.2f} GiB")
+    print(f"101 paper alphas: {total:.1f} s wall ({cpu:.1f} s CPU), {n_nodes} DAG nodes (after CSE), "
+          f"peak live nodes {live}, peak RSS {peak_rss_gib():.2f} GiB")
     if not args.no_custom:
         t_c, sec_c, n_c, _ = run(panel, list(CUSTOM_IDS), args.keep)
         seconds.update(sec_c)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from lasps.data.bundle import MarketBundle
 from lasps.data.calendar import sessions
+
+# CI runs derandomised property tests, so a red build is reproducible; locally they explore freely.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 REAL_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "krx-2018-2021"
 

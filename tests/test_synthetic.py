@@ -322,3 +322,18 @@ def test_planted_signals_switch_with_regime() -> None:
     div_ic = _daily_rank_ic(signals["divergence"], fwd)
     assert rev_ic[:cut].mean() > div_ic[:cut].mean()
     assert rev_ic[cut:].mean() < 0 < div_ic[cut:].mean()
+
+
+def test_synthetic_source_protocol_slices_the_generated_market():
+    from lasps.config import get_settings
+    from lasps.data.sources.base import Source, get_source
+
+    src = get_source("synthetic", get_settings(), stocks=60, years=1, seed=2)
+    assert isinstance(src, Source)
+    full = generate_synthetic(stocks=60, years=1, seed=2)
+    day = full.prices["date"].iloc[len(full.prices) // 2]
+    part = src.daily(day, day)
+    assert set(part.prices["date"]) == {day}
+    assert len(part.prices) == (full.prices["date"] == day).sum()
+    assert set(src.index("1001", day, day)["index_code"]) == {"1001"}
+    assert len(src.stocks(day)) <= len(full.stocks)

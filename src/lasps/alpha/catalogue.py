@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (the formula table below is data: one alpha per line, as printed in the paper)
 """The alpha catalogue: the 101 formulas of Kakushadze (2016), LASPS's relative-strength alphas 201–205,
 and the user's own formulas (DESIGN §3.3).
 
@@ -310,7 +309,7 @@ class Catalogue(Mapping[str, AlphaSpec]):
                     spec = self._specs.get(alpha_name(int(m.group(1))))
         if spec is None:
             raise UnknownAlphaError(
-                f"unknown alpha {key!r}", where="--alphas",
+                f"unknown alpha {key!r}",
                 fix="paper alphas are 1-101, custom 201-205; `lasps alpha list` shows all, "
                     "`lasps alpha add NAME FORMULA` registers your own",
             )
@@ -382,6 +381,9 @@ def _atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0o600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -19,6 +19,9 @@ the live set small. Each node carries a reference count (its consumers plus the 
 is); after a node is evaluated every operand's count drops and an operand nobody needs any more is
 freed at once. A finished alpha is handed to the caller and, with :meth:`Program.run`, dropped by the
 engine — so peak memory is the inputs plus the widest live set, not all intermediates (or all results).
+``+ - *`` and unary minus write into an operand's buffer when that operand is owned by the engine and
+has no later consumer (the same IEEE operation, so bit-identical to ``FAST_OPS``), and
+``rank(rank(x))`` is compiled as ``rank(x)`` (ranks keep order and ties, so the values are identical).
 
 **Availability.** Inputs are nodes too (``close``, ``vwap``, ``adv20`` …). An alpha whose inputs the
 panel cannot provide (e.g. ``vwap`` without ``value``; an industry classification that is missing or
@@ -52,6 +55,7 @@ __all__ = [
     "AlphaSet",
     "Program",
     "alpha_lookback",
+    "alpha_unavailable_reason",
     "compile_alphas",
     "compute",
     "input_unavailable_reason",
@@ -107,7 +111,9 @@ def input_unavailable_reason(name: str, panel: Panel, conv: Conventions = DEFAUL
     return f"unknown input {name!r}"  # pragma: no cover - the parser rejects unknown names
 
 
-def _spec_unavailable(spec: AlphaSpec, panel: Panel, conv: Conventions, industry: bool) -> str | None:
+def alpha_unavailable_reason(spec: AlphaSpec, panel: Panel, conv: Conventions = DEFAULT,
+                             industry: bool = True) -> str | None:
+    """Why ``spec`` cannot be computed from ``panel`` (all missing inputs, '; '-joined), or None."""
     reasons = []
     for name in spec.inputs:
         reason = input_unavailable_reason(name, panel, conv, industry)
@@ -259,8 +265,10 @@ class Program:
         Each yielded array belongs to the caller (a copy is made only when the engine still needs the
         node). The engine keeps no reference to it, so a caller that writes and drops each result
         holds at most the inputs plus the live intermediates. ``ops`` defaults to ``FAST_OPS``.
-        Timing: all 101 paper alphas on a 2,900 x 4,000 panel take well under a minute on 2 cores
-        (see ``bench/alpha_bench.py``).
+
+        Timing: the 101 paper alphas on a 2,900 x 4,000 panel are ~880 operator nodes; about 75 s of
+        CPU on 2 cores, ~3.9 GiB peak (``bench/alpha_bench.py``), most of it in the rank, ts_rank and
+        correlation kernels. Call :func:`tune_allocator` first in batch jobs.
         """
         ops = FAST_OPS if ops is None else ops
         conv = self.conventions
@@ -321,13 +329,15 @@ class Program:
             for name in waiting.pop(node.id, ()):
                 refcount[node.id] -= 1
                 arr = values[node.id]
-                if refcount[node.id] == 0 and node.id in owned:
+                if refcount[node.id] > 0 or node.id not in owned:
+                    arr = arr.copy()  # still needed by a later node, or a panel input: hand out a copy
+                if refcount[node.id] == 0:
                     del values[node.id]
                     owned.discard(node.id)
-                else:
-                    arr = arr.copy()
                 yield name, _finite_inplace(arr)
-
+            if refcount[node.id] == 0 and node.id in values:  # pragma: no cover - lowering leaves no orphans
+                del values[node.id]
+                owned.discard(node.id)
 
     @staticmethod
     def _dead_operand(node: _OpNode, refcount: list[int], owned: set[int]) -> int | None:
@@ -478,7 +488,7 @@ def compile_alphas(
     unavailable: dict[str, str] = {}
     compiled: dict[str, AlphaSpec] = {}
     for spec in specs:
-        reason = _spec_unavailable(spec, panel, conventions, industry)
+        reason = alpha_unavailable_reason(spec, panel, conventions, industry)
         if reason:
             unavailable[spec.name] = reason
             continue

@@ -278,7 +278,10 @@ class BinOp(Node):
     )
 
     def __post_init__(self) -> None:
-        self._finish(f"({self.left._key} {self.op} {self.right._key})", (self.left, self.right))
+        left = self.left._key
+        if self.op == "^" and isinstance(self.left, Num) and self.left.value < 0:
+            left = f"({left})"  # "(-1) ^ x", not "-1 ^ x" which reads as -(1 ^ x)
+        self._finish(f"({left} {self.op} {self.right._key})", (self.left, self.right))
 
     def children(self) -> tuple[Node, ...]:
         return (self.left, self.right)

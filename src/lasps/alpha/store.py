@@ -39,6 +39,7 @@ __all__ = [
     "alphas_dir",
     "expected_metadata",
     "is_current",
+    "panel_fingerprint",
     "read_alpha",
     "read_metadata",
     "write_alpha",
@@ -47,6 +48,13 @@ __all__ = [
 METADATA_KEY = b"lasps.alpha"
 FORMAT_VERSION = 1
 _SCHEMA = pa.schema([("date", pa.date32()), ("code", pa.string()), ("value", pa.float64())])
+
+
+def _file_mode() -> int:
+    """0o666 minus the process umask (what a plain ``open(..., 'w')`` would give; mkstemp gives 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def alphas_dir(home: Path | str) -> Path:
@@ -70,12 +78,36 @@ def codes_hash(codes: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
+def panel_fingerprint(panel: Panel) -> str:
+    """Hash of everything in ``panel`` an alpha can read: dates, codes, fields, industry, index closes.
+
+    Changes when any value changes — e.g. a new split re-adjusts a code's history (DESIGN §3.4), so
+    ``--resume`` recomputes instead of keeping values from the old adjustment basis. ~0.5 s for a
+    2,900 x 4,000 panel.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(panel.dates.astype("datetime64[D]").astype(np.int64)).tobytes())
+    h.update(codes_hash(panel.codes).encode())
+    for name in sorted(panel.fields):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(panel.fields[name], dtype=np.float64).data)
+    for name in sorted(panel.unavailable):
+        h.update(f"unavailable:{name}".encode())
+    if panel.industry is not None:
+        h.update(np.ascontiguousarray(panel.industry, dtype=np.int64).tobytes())
+    for code in sorted(panel.index):
+        h.update(code.encode())
+        h.update(np.ascontiguousarray(panel.index[code], dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
 def expected_metadata(name: str, canonical: str, conventions: Conventions, panel: Panel,
-                      rows: slice | None = None) -> dict[str, Any]:
+                      rows: slice | None = None, fingerprint: str | None = None) -> dict[str, Any]:
     """The metadata record a file for ``name`` computed now from ``panel`` would carry.
 
     ``rows`` restricts the written date range (``--start``: the panel holds extra warm-up history
-    before the first written date).
+    before the first written date). ``fingerprint`` (:func:`panel_fingerprint`) ties the file to the
+    exact input values; without it only dates, codes, formula and conventions are compared.
     """
     dates = panel.dates[rows] if rows is not None else panel.dates
     return {
@@ -85,9 +117,10 @@ def expected_metadata(name: str, canonical: str, conventions: Conventions, panel
         "conventions": dataclasses.asdict(conventions),
         "first_date": str(dates[0]) if len(dates) else None,
         "last_date": str(dates[-1]) if len(dates) else None,
-        "n_dates": int(len(dates)),
-        "n_codes": int(len(panel.codes)),
+        "n_dates": len(dates),
+        "n_codes": len(panel.codes),
         "codes_hash": codes_hash(panel.codes),
+        "data": fingerprint,
     }
 
 
@@ -130,6 +163,7 @@ def write_alpha(home: Path | str, name: str, values: np.ndarray, panel: Panel, m
         pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -74,7 +74,8 @@ def list_cmd(
 ) -> None:
     """List every alpha with its formula, inputs and availability on the stored data."""
     from lasps.alpha.catalogue import get_catalogue
-    from lasps.alpha.engine import DEFAULT, _spec_unavailable
+    from lasps.alpha.conventions import DEFAULT
+    from lasps.alpha.engine import alpha_unavailable_reason
 
     settings = settings_for(home)
     catalogue = get_catalogue(settings.home)
@@ -103,7 +104,7 @@ def list_cmd(
         if panel is None:
             avail = "[dim]?[/]"
         else:
-            reason = _spec_unavailable(spec, panel, DEFAULT, True)
+            reason = alpha_unavailable_reason(spec, panel, DEFAULT, True)
             n_ok += reason is None
             avail = "[green]yes[/]" if reason is None else f"[red]no[/]: {escape(reason)}"
         text = f"{escape(spec.formula)}\n[dim]{escape(spec.description)}[/]" if spec.description \
@@ -136,7 +137,8 @@ def compute_cmd(
     """Compute alphas with one shared DAG and write ``$LASPS_HOME/alphas/<name>.parquet``."""
     from lasps.alpha import store as alpha_store
     from lasps.alpha.catalogue import get_catalogue
-    from lasps.alpha.engine import DEFAULT, alpha_lookback, compile_alphas, tune_allocator
+    from lasps.alpha.conventions import DEFAULT
+    from lasps.alpha.engine import alpha_lookback, compile_alphas, tune_allocator
     from lasps.config import ensure_home
     from lasps.data.panel_loader import load_panel
 
@@ -241,13 +243,12 @@ def show_cmd(
         if frame.empty:
             raise StoreError(f"{path} holds no values (the alpha is NaN everywhere)", where=str(path))
         frame["date"] = pd.to_datetime(frame["date"]).dt.date
-        when = day or frame["date"].max()
+        lo, hi = frame["date"].min(), frame["date"].max()
+        when = day or hi
         frame = frame[frame["date"] == when]
         if frame.empty:
             raise ConfigError(f"{spec.name} has no values on {when}", where="--date",
-                              fix="choose a stored trading date; the file covers "
-                                  f"{pq.read_table(path, columns=['date']).column('date').to_pandas().min()}"
-                                  " … later dates")
+                              fix=f"choose a trading date between {lo} and {hi}")
         series = frame.set_index("code")["value"]
     else:
         from lasps.alpha.engine import alpha_lookback, compute
@@ -286,7 +287,7 @@ def show_cmd(
         console.print(table)
 
 
-@app.command("add")
+@app.command("add", context_settings={"ignore_unknown_options": True})
 @handle_errors
 def add_cmd(
     name: Annotated[str, typer.Argument(help="Lower-case name, e.g. my_reversal.")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lasps import __version__
-from lasps.cli import alpha_cmd, data_cmd
+from lasps.cli import alpha_cmd, backtest_cmd, data_cmd, eval_cmd, ml_cmd, order_cmd
 
 app = typer.Typer(
     name="lasps",
@@ -16,6 +16,10 @@ app = typer.Typer(
 )
 app.add_typer(data_cmd.app, name="data", help="Build, import, update, check and inspect the market store.")
 app.add_typer(alpha_cmd.app, name="alpha", help="List, compute, show and add formulaic alphas.")
+app.add_typer(eval_cmd.app, name="eval", help="Evaluate alphas in and out of sample: IC, walk-forward, overfitting.")
+app.add_typer(backtest_cmd.app, name="backtest", help="Simulate strategies with KRX rules and costs.")
+app.add_typer(order_cmd.app, name="order", help="Guarded, journaled orders: paper (default) or Kiwoom.")
+app.add_typer(ml_cmd.app, name="ml", help="Deep-learning track: datasets, analyses, training, prediction.")
 
 
 @app.command()

@@ -136,14 +136,17 @@ class MarketStore:
             self.con.execute("COMMIT")
 
     # -- writes ----------------------------------------------------------------------------------
-    def _upsert(self, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> int:
+    def _upsert(self, table: str, frame: pd.DataFrame, columns: Sequence[str], *, fresh: bool = False) -> int:
+        """Upsert ``frame`` into ``table``; ``fresh=True`` (the table was just emptied) uses a plain,
+        faster INSERT — duplicate keys inside the frame still fail on the primary key."""
         if frame is None or len(frame) == 0:
             return 0
         staged = frame.loc[:, list(columns)]
         self.con.register("_staged", staged)
         try:
             cols = ", ".join(columns)
-            self.con.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM _staged")
+            verb = "INSERT" if fresh else "INSERT OR REPLACE"
+            self.con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _staged")
         finally:
             self.con.unregister("_staged")
         return len(staged)
@@ -207,9 +210,9 @@ class MarketStore:
             if not replace:
                 self._refuse_basis_change(stocks)
             self._upsert_stocks(stocks)
-            n = self._upsert("daily_prices", bundle.prices, PRICE_COLUMNS)
-            self._upsert("index_prices", bundle.index, INDEX_COLUMNS)
-            self._upsert("investor_flows", bundle.flows, FLOW_COLUMNS)
+            n = self._upsert("daily_prices", bundle.prices, PRICE_COLUMNS, fresh=replace)
+            self._upsert("index_prices", bundle.index, INDEX_COLUMNS, fresh=replace)
+            self._upsert("investor_flows", bundle.flows, FLOW_COLUMNS, fresh=replace)
             for fname in ("open", "high", "low", "close", "volume", "value", "market_cap", "shares",
                           "change_ratio", "flows"):
                 reason = bundle.unavailable.get(fname)

@@ -1149,3 +1149,61 @@ def _assemble(lst: _Listings, dates: np.ndarray, dense: dict[str, np.ndarray], i
 __all__ = [
     "SyntheticConfig", "SyntheticMarket", "generate_synthetic", "regime_labels", "simulate_market",
 ]
+
+
+class SyntheticSource:
+    """The synthetic market as a :class:`~lasps.data.sources.base.Source` (``get_source("synthetic")``).
+
+    The whole market is generated once (deterministically from ``stocks, years, seed, end``) and sliced;
+    ``lasps data init --source synthetic`` is the usual way to use it.
+    """
+
+    name = "synthetic"
+    price_basis = "raw"
+    fetch_mode = "by_range"
+
+    def __init__(self, settings: object | None = None, stocks: int = 300, years: float = 4.0, seed: int = 7,
+                 end: str = "2026-10-30") -> None:
+        self._args = (stocks, years, seed, end)
+        self._bundle: MarketBundle | None = None
+
+    def _all(self) -> MarketBundle:
+        if self._bundle is None:
+            stocks, years, seed, end = self._args
+            self._bundle = generate_synthetic(stocks=stocks, years=years, seed=seed, end=end)
+        return self._bundle
+
+    @staticmethod
+    def _between(frame: pd.DataFrame, date_from: object, date_to: object) -> pd.DataFrame:
+        d = frame["date"]
+        return frame.loc[(d >= pd.Timestamp(date_from)) & (d <= pd.Timestamp(date_to))].reset_index(drop=True)
+
+    def stocks(self, date: object) -> pd.DataFrame:
+        s = self._all().stocks
+        day = pd.Timestamp(date)
+        listed = pd.to_datetime(s["listed_date"])
+        delisted = pd.to_datetime(s["delisted_date"])
+        alive = (listed.isna() | (listed <= day)) & (delisted.isna() | (delisted > day))
+        return s.loc[alive].reset_index(drop=True)
+
+    def daily(self, date_from: object, date_to: object, codes: object = None) -> MarketBundle:
+        b = self._all()
+        prices = self._between(b.prices, date_from, date_to)
+        flows = self._between(b.flows, date_from, date_to)
+        stocks = b.stocks
+        if codes is not None:
+            keep = set(codes)  # type: ignore[call-overload]
+            prices = prices[prices["code"].isin(keep)]
+            flows = flows[flows["code"].isin(keep)]
+            stocks = stocks[stocks["code"].isin(keep)]
+        index = self._between(b.index, date_from, date_to)
+        return MarketBundle(source=self.name, stocks=stocks.reset_index(drop=True),
+                            prices=prices.reset_index(drop=True), index=index, flows=flows.reset_index(drop=True),
+                            unavailable=dict(b.unavailable))
+
+    def index(self, code: str, date_from: object, date_to: object) -> pd.DataFrame:
+        idx = self._between(self._all().index, date_from, date_to)
+        return idx[idx["index_code"] == code].reset_index(drop=True)
+
+    def flows(self, date_from: object, date_to: object, codes: object = None) -> pd.DataFrame:
+        return self.daily(date_from, date_to, codes).flows

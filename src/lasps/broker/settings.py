@@ -1,0 +1,228 @@
+"""Order and broker settings, including the Kiwoom secrets (DESIGN §7).
+
+Read, in order of precedence: keyword arguments, ``LASPS_*`` environment variables, a secrets file,
+then ``lasps.toml`` (``./lasps.toml``, then ``$LASPS_HOME/lasps.toml``). Names:
+
+==========================  ======================================  ==========================
+environment                 meaning                                 default
+==========================  ======================================  ==========================
+``LASPS_BROKER``            ``paper``, ``kiwoom-rest``, ``kiwoom-ocx``  ``paper``
+``LASPS_MAX_ORDER_VALUE``   largest order value (KRW)                100,000,000
+``LASPS_CONFIRM_SECONDS``   confirmation countdown (``--yes`` skips)  3
+``LASPS_PAPER_CASH``        starting cash of a new paper account      100,000,000
+``LASPS_KIWOOM_APPKEY``     Kiwoom REST app key (secret)              —
+``LASPS_KIWOOM_SECRETKEY``  Kiwoom REST secret key (secret)           —
+``LASPS_KIWOOM_ACCOUNT``    account number (secret)                   —
+``LASPS_KIWOOM_HOST``       REST base URL                             ``https://api.kiwoom.com``
+``LASPS_KIWOOM_RPS``        REST requests per second                  4
+``LASPS_KIWOOM_TIMEOUT_S``  REST request timeout (seconds)            10
+``LASPS_API_TOKEN``         bearer token of the service's order API   — (order API disabled)
+``LASPS_SECRETS_FILE``      path of a secrets file (TOML)             ``$LASPS_HOME/secrets.toml``
+==========================  ======================================  ==========================
+
+In TOML files the keys may be written as the field names (``kiwoom_appkey``), as the environment names
+(``LASPS_KIWOOM_APPKEY``) or in a ``[kiwoom]`` table (``appkey = "…"``). A file that holds a secret
+must not be readable by group or others (``chmod 600``); LASPS refuses to read it otherwise. The
+secrets file is always held to that rule. Secrets are :class:`~pydantic.SecretStr`: their ``repr``
+is masked and they are never written to logs, errors or the journal (:mod:`lasps.broker.redact`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from lasps.errors import ConfigError
+
+REAL_HOST = "https://api.kiwoom.com"
+MOCK_HOST = "https://mockapi.kiwoom.com"
+SECRET_FIELDS = ("kiwoom_appkey", "kiwoom_secretkey", "kiwoom_account", "api_token")
+BROKERS = ("paper", "kiwoom-rest", "kiwoom-ocx")
+
+
+_HOME_OVERRIDE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("lasps_home_override", default=None)
+
+
+def _home() -> Path:
+    override = _HOME_OVERRIDE.get()
+    return override if override is not None else Path(os.environ.get("LASPS_HOME", "lasps_home"))
+
+
+def secrets_file_path() -> Path:
+    """``LASPS_SECRETS_FILE`` if set, else ``$LASPS_HOME/secrets.toml``."""
+    explicit = os.environ.get("LASPS_SECRETS_FILE")
+    return Path(explicit) if explicit else _home() / "secrets.toml"
+
+
+def check_private(path: Path) -> None:
+    """Raise :class:`ConfigError` if ``path`` is readable or writable by group or others.
+
+    Skipped on Windows, where POSIX modes do not describe access (use the file's ACL there).
+    """
+    if os.name == "nt":  # pragma: no cover - POSIX modes are meaningless on Windows
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path} holds secrets but its permissions are {mode:04o} (group/others may read it)",
+            where=str(path), fix=f"chmod 600 {path}",
+        )
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Flatten ``[kiwoom]`` tables and map ``LASPS_X``/``X`` keys to field names ``x``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        k = str(key).lower()
+        if isinstance(value, dict) and k in ("kiwoom", "broker", "order", "orders"):
+            prefix = "kiwoom_" if k == "kiwoom" else ""
+            for sub, v in value.items():
+                s = str(sub).lower().removeprefix("lasps_")
+                out[s if s.startswith(prefix) else prefix + s] = v
+            continue
+        out[k.removeprefix("lasps_")] = value
+    return out
+
+
+def _read_toml(path: Path, *, always_private: bool) -> dict[str, Any]:
+    try:
+        data = _normalise(tomllib.loads(path.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot parse {path}: {exc}", where=str(path), fix="fix the TOML syntax") from exc
+    if always_private or any(f in data for f in SECRET_FIELDS):
+        check_private(path)
+    return data
+
+
+class _FilesSource(PydanticBaseSettingsSource):
+    """``lasps.toml`` files, then the secrets file on top (both below the environment)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for path in (Path("lasps.toml"), _home() / "lasps.toml"):
+            if path.is_file():
+                merged.update(_read_toml(path, always_private=False))
+        secrets = secrets_file_path()
+        if secrets.is_file():
+            merged.update(_read_toml(secrets, always_private=True))
+        elif os.environ.get("LASPS_SECRETS_FILE"):
+            raise ConfigError(f"LASPS_SECRETS_FILE points at {secrets}, which does not exist",
+                              where="LASPS_SECRETS_FILE", fix="fix the path or unset it")
+        fields = set(BrokerSettings.model_fields)
+        return {k: v for k, v in merged.items() if k in fields}
+
+
+class BrokerSettings(BaseSettings):
+    """Settings of the order path (see the module docstring for names and defaults)."""
+
+    model_config = SettingsConfigDict(env_prefix="LASPS_", extra="ignore")
+
+    home: Path = Field(default=Path("lasps_home"))
+    broker: str = Field(default="paper", description="paper | kiwoom-rest | kiwoom-ocx")
+    max_order_value: float = Field(default=100_000_000.0, gt=0, description="Largest order value (KRW).")
+    confirm_seconds: float = Field(default=3.0, ge=0, le=60, description="Confirmation countdown (s).")
+    paper_cash: float = Field(default=100_000_000.0, ge=0, description="Starting cash of a paper account.")
+    reconcile_grace_s: float = Field(default=30.0, ge=0,
+                                     description="Age after which a sent order the broker never reports "
+                                                 "is settled as CANCELLED (not placed).")
+    kiwoom_appkey: SecretStr | None = None
+    kiwoom_secretkey: SecretStr | None = None
+    kiwoom_account: SecretStr | None = None
+    kiwoom_host: str = Field(default=REAL_HOST)
+    kiwoom_rps: float = Field(default=4.0, gt=0, le=100)
+    kiwoom_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    api_token: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FilesSource(settings_cls))
+
+    # -- derived ---------------------------------------------------------------------------------
+    @property
+    def kiwoom_is_real(self) -> bool:
+        """True when ``kiwoom_host`` is the real-money host ``api.kiwoom.com``."""
+        return is_real_host(self.kiwoom_host)
+
+    def secret_values(self) -> list[str]:
+        """The plain secret strings (for redaction only; never print them)."""
+        out = []
+        for name in SECRET_FIELDS:
+            v = getattr(self, name)
+            if v is not None and v.get_secret_value():
+                out.append(v.get_secret_value())
+        return out
+
+    def require_kiwoom(self, *, need_keys: bool = True) -> tuple[str, str, str]:
+        """``(appkey, secretkey, account)``; raise a :class:`ConfigError` naming what is missing."""
+        missing = []
+        if need_keys and not self.kiwoom_appkey:
+            missing.append("LASPS_KIWOOM_APPKEY")
+        if need_keys and not self.kiwoom_secretkey:
+            missing.append("LASPS_KIWOOM_SECRETKEY")
+        if not self.kiwoom_account:
+            missing.append("LASPS_KIWOOM_ACCOUNT")
+        if missing:
+            raise ConfigError(f"Kiwoom settings missing: {', '.join(missing)}", where="environment / lasps.toml",
+                              fix=f"set them in the environment or a chmod-600 file {secrets_file_path()}")
+        return (self.kiwoom_appkey.get_secret_value() if self.kiwoom_appkey else "",
+                self.kiwoom_secretkey.get_secret_value() if self.kiwoom_secretkey else "",
+                self.kiwoom_account.get_secret_value() if self.kiwoom_account else "")
+
+
+def is_real_host(url: str) -> bool:
+    """True if ``url`` points at the real Kiwoom REST host (``api.kiwoom.com``)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == "api.kiwoom.com"
+
+
+def is_loopback(url: str) -> bool:
+    """True if ``url``'s host is a loopback address (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    import ipaddress
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def get_broker_settings(**overrides: Any) -> BrokerSettings:
+    """Broker settings from the environment and files, with non-None keyword overrides on top.
+
+    ``home=`` also decides where ``lasps.toml`` and the default secrets file are looked for.
+    """
+    home = overrides.get("home")
+    token = _HOME_OVERRIDE.set(Path(home) if home is not None else None)
+    try:
+        return BrokerSettings(**{k: v for k, v in overrides.items() if v is not None})
+    finally:
+        _HOME_OVERRIDE.reset(token)
+
+
+def mask_account(account: str) -> str:
+    """``12345678`` → ``****5678`` (for display)."""
+    return "****" + account[-4:] if len(account) > 4 else "****"
+
+
+__all__ = ["BROKERS", "MOCK_HOST", "REAL_HOST", "BrokerSettings", "check_private", "get_broker_settings",
+           "is_loopback", "is_real_host", "mask_account", "secrets_file_path"]

@@ -1,0 +1,208 @@
+"""Assemble a :class:`~lasps.report.data.DailyReport` from the files one daily run wrote.
+
+Everything comes from ``pipeline/D/`` (lasps.pipeline.outputs) except the price histories of the picks
+(read from the market store, read-only, ending at D) and a few facts about the store (its date range,
+its sources, whether it knows any delisted code).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lasps.errors import LaspsError
+from lasps.pipeline import outputs as out
+from lasps.report.data import AlphaRow, DailyReport, PickRow, PriceHistory, Series
+
+PRICE_SESSIONS = 120
+
+
+def _store_facts(home: Path, day: dt.date) -> dict[str, Any]:
+    """Stored range, listing count, sources, unavailable fields and survivorship indicators."""
+    from lasps.data.store import MarketStore
+
+    with MarketStore(home, read_only=True) as store:
+        con = store.con
+        first, last = con.execute("SELECT min(date), max(date) FROM daily_prices").fetchone()
+        n_codes = con.execute("SELECT count(*) FROM stocks").fetchone()[0]
+        delisted = con.execute("SELECT count(*) FROM stocks WHERE delisted_date IS NOT NULL").fetchone()[0]
+        stopped = con.execute("SELECT count(*) FROM (SELECT code, max(date) AS m FROM daily_prices GROUP BY code) "
+                              "WHERE m < ?", [last - dt.timedelta(days=30)]).fetchone()[0] if last else 0
+        runs = con.execute("SELECT source, kind, finished_at FROM source_runs WHERE status = 'ok' "
+                           "ORDER BY finished_at DESC LIMIT 1").fetchone()
+        unavailable = store.unavailable_fields()
+    return {"first": first, "last": last, "n_codes": int(n_codes), "delisted": int(delisted),
+            "stopped": int(stopped), "last_run": runs, "unavailable_fields": unavailable}
+
+
+def _wealth(periods: pd.DataFrame, approach: str, column: str) -> Series:
+    """Growth of 1 of an approach's period returns, dated when each period's return is known."""
+    sub = periods[(periods["approach"] == approach) & periods["known_date"].notna()
+                  & (periods["known_date"].astype(str) != "")]
+    r = pd.to_numeric(sub[column], errors="coerce").fillna(0.0).to_numpy()
+    dates = pd.to_datetime(sub["known_date"]).to_numpy().astype("datetime64[D]")
+    return Series(approach, dates, np.cumprod(1.0 + r))
+
+
+def _prices(home: Path, day: dt.date, codes: Sequence[str], names: dict[str, str]) -> list[PriceHistory]:
+    from lasps.data.panel_loader import load_panel
+
+    if not codes:
+        return []
+    start = day - dt.timedelta(days=int(PRICE_SESSIONS * 1.6) + 10)
+    try:
+        panel = load_panel(fields=["close", "volume"], start=start, end=day, universe=",".join(codes), home=home,
+                           min_history=1)
+    except LaspsError:
+        return []
+    col = {str(c): j for j, c in enumerate(panel.codes)}
+    histories = []
+    for code in codes:
+        j = col.get(code)
+        if j is None:
+            continue
+        histories.append(PriceHistory(code, names.get(code, ""), panel.dates[-PRICE_SESSIONS:],
+                                      panel.close[-PRICE_SESSIONS:, j], panel.volume[-PRICE_SESSIONS:, j]))
+    return histories
+
+
+def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalogue: Any, *,
+                 orders: list[dict[str, Any]] | None = None,
+                 extra_warnings: Sequence[str] = ()) -> DailyReport:
+    """Read one run's outputs (``directory`` = ``pipeline/D``) into a :class:`DailyReport`."""
+    from lasps.pipeline.daily import store_source_label
+
+    ev = out.read_json(directory / "evaluation.json") or {}
+    sel = out.read_json(directory / "selection.json") or {}
+    picks_doc = out.read_json(directory / "picks.json") or {}
+    signals = pd.read_parquet(directory / "signals.parquet")
+    facts = _store_facts(home, day)
+    h = int(ev.get("horizon", config.horizon))
+
+    universe = signals["in_universe"].to_numpy(dtype=bool)
+    n_universe = int(universe.sum())
+    alphas: list[AlphaRow] = []
+    for r in sel.get("variants", []):
+        col = r["alpha"]
+        cov = float(np.isfinite(signals.loc[universe, col].to_numpy(dtype=float)).mean()) \
+            if col in signals and n_universe else None
+        alphas.append(AlphaRow(rank=r["rank"], variant=r["variant"], alpha=col, direction=r["direction"],
+                               score=r["score"], description=r.get("description", ""), formula=r.get("formula", ""),
+                               metrics=r["metrics"], times_chosen=r.get("times_chosen", 0), oos_ic=r.get("oos_ic"),
+                               oos_days=r.get("oos_days", 0), coverage_today=cov))
+    contributions = picks_doc.get("contributions", {})
+    picks: list[PickRow] = []
+    for p in picks_doc.get("picks", []):
+        code = str(p["code"])
+        contrib = {v: (c[0], bool(c[1])) for v, c in contributions.get(code, {}).items()}
+        picks.append(PickRow(rank=int(p["rank"]), code=code, name=str(p.get("name") or ""),
+                             market=str(p.get("market") or ""), sector=str(p.get("sector") or ""),
+                             close=float(p.get("close") or np.nan), votes=int(p["votes"]),
+                             rank_sum=float(p["rank_sum"]), nominated_by=list(p.get("nominated_by") or []),
+                             contributions=contrib))
+
+    wf_summary = pd.read_csv(directory / "wf_summary.csv").to_dict(orient="records")
+    wf_summary = [r for r in wf_summary if r.get("approach") in ("walk_forward", "in_sample")]
+    periods = pd.read_csv(directory / "wf_periods.csv", dtype={"known_date": str})
+    equity = {a: _wealth(periods, a, "lo") for a in ("walk_forward", "in_sample")}
+    equity["market"] = Series("market", *_market(periods))
+    equity_ls = {a: _wealth(periods, a, "ls") for a in ("walk_forward", "in_sample")}
+
+    variants = [a.variant for a in alphas]
+    ic_frame = pd.read_parquet(directory / "ic_daily.parquet")
+    ic_frame = ic_frame[ic_frame["variant"].isin(variants)]
+    panel_dates = pd.date_range(ev.get("panel_first", str(day)), ev.get("panel_last", str(day)))
+    ic: dict[str, Series] = {}
+    for v in variants:
+        s = ic_frame[ic_frame["variant"] == v].set_index("date")["ic"]
+        s.index = pd.to_datetime(s.index)
+        idx = pd.DatetimeIndex(sorted(set(ic_frame["date"]))) if len(ic_frame) else panel_dates[:0]
+        s = s.reindex(idx)
+        ic[v] = Series(v, idx.to_numpy().astype("datetime64[D]"), s.to_numpy(dtype=float))
+
+    correlation = None
+    corr_path = directory / "correlation.csv"
+    if corr_path.is_file() and alphas:
+        cm = pd.read_csv(corr_path, index_col=0)
+        names = [a.alpha for a in alphas if a.alpha in cm.index]
+        keep = [a for a in alphas if a.alpha in cm.index]
+        if names:
+            m = cm.loc[names, names].to_numpy(dtype=float)
+            sign = np.array([a.direction for a in keep], dtype=float)
+            correlation = ([a.variant for a in keep], m * np.outer(sign, sign))
+
+    names = {p.code: p.name for p in picks}
+    prices = _prices(home, day, [p.code for p in picks], names)
+
+    warnings = list(dict.fromkeys(extra_warnings))
+    if facts["delisted"] == 0 and facts["stopped"] == 0:
+        warnings.append("Survivorship: the store knows no delisted code (every code still trades at its end), so "
+                        "the universe holds only survivors — e.g. the krx-2018-2021 sample lists only codes alive on "
+                        "2021-12-20. Past returns and ICs are biased upwards; treat them as optimistic.")
+    unavailable: dict[str, str] = dict(ev.get("unavailable") or {})
+    if unavailable:
+        reasons: dict[str, list[str]] = {}
+        for name, why in unavailable.items():
+            reasons.setdefault(why, []).append(name)
+        for why, names_ in reasons.items():
+            warnings.append(f"{len(names_)} alpha(s) unavailable, not evaluated and never substituted "
+                            f"({', '.join(names_[:8])}{' …' if len(names_) > 8 else ''}): {why}")
+    for field_name, why in sorted(facts["unavailable_fields"].items()):
+        warnings.append(f"Field `{field_name}` is not in the stored data: {why}")
+    if ev.get("on_the_fly"):
+        warnings.append(f"{len(ev['on_the_fly'])} alpha(s) were computed on the fly as of {day} (their stored "
+                        "values were adjusted with a later split, so they were not used)")
+    for note in ev.get("wf_notes") or []:
+        warnings.append(f"Walk-forward: {note}")
+    overfit = ev.get("overfit")
+    if isinstance(overfit, dict) and overfit.get("error"):
+        warnings.append(f"Overfitting statistics not available: {overfit['error']}")
+        overfit = None
+    if picks and len(picks) < config.picks:
+        warnings.append(f"Only {len(picks)} codes were nominated (asked for {config.picks}).")
+
+    last_run = facts["last_run"]
+    coverage = {
+        "data source": store_source_label(home),
+        "stored sessions": f"{facts['first']} … {facts['last']} ({facts['n_codes']:,} listings in the store)",
+        "last load": f"{last_run[1]} from {last_run[0]} at {last_run[2]:%Y-%m-%d %H:%M}" if last_run else "?",
+        "evaluation panel": f"{ev.get('panel_first')} … {ev.get('panel_last')} "
+                            f"({ev.get('sessions')} sessions × {ev.get('codes')} codes, universe `{config.universe}`)",
+        "universe on the date": f"{n_universe:,} codes (listed, traded on {day}, ≥ min-history sessions)",
+        "selection window": f"signal dates {ev.get('window_first')} … {ev.get('window_last')} "
+                            f"({ev.get('window_rows')} sessions whose {h}-day outcome is known at the close of {day})",
+        "alphas": f"{ev.get('n_alphas')} evaluated, {len(unavailable)} unavailable → "
+                  f"{ev.get('n_variants')} variants tried (each alpha and its reverse)",
+        "industry classification": "one KRX level (sector index code): IndClass.sector = industry = subindustry",
+    }
+    settings = {"top-K variants": config.top_k, "picks": config.picks, "selection metric": config.metric,
+                "window (sessions)": config.window, "history (sessions)": config.history,
+                "horizon (sessions)": h, "entry": "next open"}
+    notes = [
+        f"Signals use data through the close of {day}; a pick is bought at the next open. Research figures enter "
+        f"at the next open and hold {h} sessions, so each signal's outcome is known {h + 1} sessions later.",
+        "In sample = measured on the very window the variants were chosen on — that is how they were chosen, so it "
+        "flatters them (the work log's +100 … +400 % tables). Walk-forward = the same rule re-applied every "
+        f"{h} sessions with only the data known then and traded on the next period: the honest estimate.",
+        "No costs in these research figures; `lasps backtest` simulates KRX commissions, taxes, limits and halts.",
+        "Voting: each selected variant nominates its top codes; most votes win, ties by the summed percentile rank.",
+    ]
+    return DailyReport(
+        date=day.isoformat(), generated_at=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        coverage=coverage, settings=settings, picks=picks, alphas=alphas, n_variants=int(ev.get("n_variants") or 0),
+        n_alphas=int(ev.get("n_alphas") or 0), wf_summary=wf_summary, equity=equity, equity_ls=equity_ls, ic=ic,
+        window=(str(ev.get("window_first")), str(ev.get("window_last"))), correlation=correlation, prices=prices,
+        warnings=warnings, notes=notes, unavailable=unavailable, orders=orders, overfit=overfit, horizon=h)
+
+
+def _market(periods: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    s = _wealth(periods, "walk_forward", "market")
+    return s.dates, s.values
+
+
+__all__ = ["build_report"]

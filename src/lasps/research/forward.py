@@ -1,0 +1,118 @@
+"""Forward returns with explicit timing (DESIGN §4).
+
+Timing convention (the contract of the whole research package):
+
+* A signal in row ``t`` uses data through the **close of date t**.
+* ``entry="open"`` (default): the position is entered at the **next open** and held ``h`` sessions::
+
+      fwd[t] = open[t + 1 + h] / open[t + 1] - 1          known at row  t + 1 + h
+
+* ``entry="close"`` (the work log's convention, optimistic: it trades at the very close that produced
+  the signal)::
+
+      fwd[t] = close[t + h] / close[t] - 1                known at row  t + h
+
+``fwd[t]`` is dated by its **signal row t**, but it is only *known* at row ``known_row[t]`` (the row
+whose open/close completes it). Every statistic built from ``fwd[t]`` (the IC of date t, the return of a
+portfolio formed at t) inherits that date: a decision taken at the close of row ``s`` may only use
+values with ``known_row <= s`` (see :mod:`lasps.research.walkforward`).
+
+NaN, never a substitute: the last rows (``known_row >= T``), a code that does not trade at entry or exit
+(missing or non-positive price: halted, not yet listed, delisted before the exit) and non-finite ratios.
+Dropping names that die during the holding period is a (small) survivorship bias of every forward-return
+statistic; the backtest module, which marks positions to market, does not have it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lasps.errors import ConfigError
+
+ENTRIES = ("open", "close")
+
+
+@dataclass(frozen=True)
+class ForwardReturns:
+    """Forward returns of every (date, code) cell.
+
+    Attributes
+    ----------
+    values:
+        ``(T, N)`` float64 simple returns (0.01 = +1 %) over ``horizon`` sessions, dated by signal row.
+    horizon:
+        Holding period ``h`` in sessions.
+    entry:
+        ``"open"`` (enter at the next open) or ``"close"`` (enter at the signal's close).
+    known_row:
+        ``(T,)`` int64: the row at whose price ``values[t]`` becomes known (``t + 1 + h`` or ``t + h``);
+        values ``>= T`` mean never inside the panel.
+    """
+
+    values: np.ndarray
+    horizon: int
+    entry: str
+    known_row: np.ndarray
+
+    @property
+    def lag(self) -> int:
+        """Rows between a signal and the moment its outcome is known (``h + 1`` or ``h``)."""
+        return self.horizon + (1 if self.entry == "open" else 0)
+
+
+def check_timing(horizon: int, entry: str) -> None:
+    """Raise :class:`ConfigError` for a horizon below 1 or an unknown entry."""
+    if int(horizon) != horizon or horizon < 1:
+        raise ConfigError(f"horizon must be a whole number of sessions >= 1, got {horizon!r}",
+                          where="--horizon", fix="use e.g. --horizon 5")
+    if entry not in ENTRIES:
+        raise ConfigError(f"unknown entry {entry!r}", where="--entry", fix="use --entry open or --entry close")
+
+
+def known_rows(T: int, horizon: int, entry: str = "open") -> np.ndarray:
+    """``(T,)`` row at which the forward return of signal row t is known (see module docstring)."""
+    check_timing(horizon, entry)
+    return np.arange(T, dtype=np.int64) + horizon + (1 if entry == "open" else 0)
+
+
+def forward_returns(open_: np.ndarray | None, close: np.ndarray | None, horizon: int = 5,
+                    entry: str = "open") -> ForwardReturns:
+    """Forward returns from ``(T, N)`` adjusted opens or closes (see the module docstring).
+
+    Parameters
+    ----------
+    open_, close:
+        ``(T, N)`` adjusted prices (KRW); only the one the ``entry`` needs is used.
+    horizon:
+        Holding period ``h`` in sessions (default 5, the work log's rebalancing period).
+    entry:
+        ``"open"`` (default) or ``"close"``.
+    """
+    check_timing(horizon, entry)
+    px = open_ if entry == "open" else close
+    if px is None:
+        raise ConfigError(f"entry={entry!r} needs {entry} prices, which the panel does not have",
+                          where="--entry", fix="load the panel with that field or choose the other entry")
+    px = np.asarray(px, dtype=np.float64)
+    T, N = px.shape
+    start = 1 if entry == "open" else 0
+    out = np.full((T, N), np.nan)
+    n = T - start - horizon
+    if n > 0:
+        p0 = px[start:start + n]
+        p1 = px[start + horizon:start + horizon + n]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = p1 / p0 - 1.0
+        r[~((p0 > 0) & (p1 > 0)) | ~np.isfinite(r)] = np.nan
+        out[:n] = r
+    return ForwardReturns(values=out, horizon=int(horizon), entry=entry, known_row=known_rows(T, horizon, entry))
+
+
+def panel_forward_returns(panel, horizon: int = 5, entry: str = "open") -> ForwardReturns:  # type: ignore[no-untyped-def]
+    """:func:`forward_returns` of a :class:`~lasps.data.panel.Panel` (uses ``panel.open``/``close``)."""
+    check_timing(horizon, entry)
+    field = "open" if entry == "open" else "close"
+    px = panel.field(field)
+    return forward_returns(px if entry == "open" else None, px if entry == "close" else None, horizon, entry)

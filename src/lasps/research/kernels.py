@@ -1,0 +1,518 @@
+"""Numba kernels of the evaluation: one pass per alpha over every date, parallel over dates.
+
+Everything here works on ``(T, N)`` float64 panels (rows = dates, oldest first; columns = codes) and
+is called through :mod:`lasps.research.evaluate`; users never call these directly.
+
+Sorting. Each row is ranked with an LSD radix sort (passes of 11, 11 and 10 bits) of the values' **float32**
+images, carrying the column index; float32 rounding is monotone, so the result is the exact float64
+order once every run of equal float32 keys is re-sorted by its float64 values (insertion sort; such
+runs are almost always true ties, which are detected and skipped). This is ~10x faster than
+``np.argsort`` per row, which would dominate the evaluation of 202 variants.
+
+Ranks are *average* ranks (ties share the mean of their positions), kept as the integer ``2r``
+(``r`` is then a multiple of 1/2) so that quantile buckets are computed in exact integer arithmetic.
+
+Quantile rule (identical to ``pandas.qcut`` on the values when there are no ties, i.e. to
+alphalens): with ``n`` names having an alpha value and average rank ``r`` in ``1..n``, the bucket is
+``max(1, ceil(Q * (r - 1) / (n - 1)))`` in ``1..Q``; ties share a bucket. The reverse direction uses the
+mirrored rank ``n + 1 - r`` in the same pass (no second sort).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+_BLOCK = 32  # rows per parallel task (scratch arrays are allocated once per task)
+
+
+@njit(cache=True, nogil=True)
+def _f32_keys(vals: np.ndarray, n: int, f32: np.ndarray, keys: np.ndarray) -> None:  # pragma: no cover
+    """``keys[:n]`` = order-preserving uint32 images of ``float32(vals[:n])``."""
+    for j in range(n):
+        f32[j] = np.float32(vals[j])
+    bits = f32.view(np.uint32)
+    for j in range(n):
+        b = bits[j]
+        if b & np.uint32(0x80000000):
+            keys[j] = ~b
+        else:
+            keys[j] = b | np.uint32(0x80000000)
+
+
+@njit(cache=True, nogil=True)
+def _radix_sort8(keys: np.ndarray, idx: np.ndarray, n: int, kbuf: np.ndarray,
+                 ibuf: np.ndarray) -> None:  # pragma: no cover
+    """Stable LSD radix sort of ``keys[:n]`` (uint32) carrying ``idx[:n]``, in place: four passes of
+    8 bits (cheaper than :func:`_radix_sort` for short rows); a pass with one digit value is skipped."""
+    cnt = np.zeros((4, 256), np.int32)
+    for j in range(n):
+        k = keys[j]
+        cnt[0, k & 255] += 1
+        cnt[1, (k >> 8) & 255] += 1
+        cnt[2, (k >> 16) & 255] += 1
+        cnt[3, (k >> 24) & 255] += 1
+    off = np.empty(256, np.int32)
+    in_buf = False
+    for p in range(4):
+        skip = False
+        for d in range(256):
+            if cnt[p, d] == n:
+                skip = True
+                break
+        if skip:
+            continue
+        s = 0
+        for d in range(256):
+            off[d] = s
+            s += cnt[p, d]
+        shift = 8 * p
+        if in_buf:
+            for j in range(n):
+                k = kbuf[j]
+                d = (k >> shift) & 255
+                o = off[d]
+                keys[o] = k
+                idx[o] = ibuf[j]
+                off[d] = o + 1
+        else:
+            for j in range(n):
+                k = keys[j]
+                d = (k >> shift) & 255
+                o = off[d]
+                kbuf[o] = k
+                ibuf[o] = idx[j]
+                off[d] = o + 1
+        in_buf = not in_buf
+    if in_buf:
+        for j in range(n):
+            keys[j] = kbuf[j]
+            idx[j] = ibuf[j]
+
+
+@njit(cache=True, nogil=True)
+def _radix_sort(keys: np.ndarray, idx: np.ndarray, n: int, kbuf: np.ndarray,
+                ibuf: np.ndarray) -> None:  # pragma: no cover
+    """Stable LSD radix sort of ``keys[:n]`` (uint32) carrying ``idx[:n]``, in place.
+
+    Three passes of 11, 11 and 10 bits (four of 8 bits below 1,500 keys, where the larger histograms
+    would dominate); a pass whose digit is the same for every key is skipped.
+    """
+    if n < 1500:
+        _radix_sort8(keys, idx, n, kbuf, ibuf)
+        return
+    cnt = np.zeros((3, 2048), np.int32)
+    for j in range(n):
+        k = keys[j]
+        cnt[0, k & 2047] += 1
+        cnt[1, (k >> 11) & 2047] += 1
+        cnt[2, (k >> 22) & 1023] += 1
+    off = np.empty(2048, np.int32)
+    in_buf = False
+    for p in range(3):
+        nb = 2048 if p < 2 else 1024
+        skip = False
+        for d in range(nb):
+            if cnt[p, d] == n:
+                skip = True
+                break
+        if skip:
+            continue
+        s = 0
+        for d in range(nb):
+            off[d] = s
+            s += cnt[p, d]
+        shift = 11 * p
+        if in_buf:
+            for j in range(n):
+                k = kbuf[j]
+                d = (k >> shift) & 2047
+                o = off[d]
+                keys[o] = k
+                idx[o] = ibuf[j]
+                off[d] = o + 1
+        else:
+            for j in range(n):
+                k = keys[j]
+                d = (k >> shift) & 2047
+                o = off[d]
+                kbuf[o] = k
+                ibuf[o] = idx[j]
+                off[d] = o + 1
+        in_buf = not in_buf
+    if in_buf:
+        for j in range(n):
+            keys[j] = kbuf[j]
+            idx[j] = ibuf[j]
+
+
+@njit(cache=True, nogil=True)
+def _sort_row(row: np.ndarray, cand: np.ndarray, n: int, f32: np.ndarray, vals: np.ndarray,
+              keys: np.ndarray, kbuf: np.ndarray, ibuf: np.ndarray) -> None:  # pragma: no cover
+    """Sort ``cand[:n]`` (column indices) by ``row[cand]`` ascending, exactly (float64 order); on return
+    ``vals[:n]`` holds the sorted values."""
+    for j in range(n):
+        vals[j] = row[cand[j]]
+    _f32_keys(vals, n, f32, keys)
+    _radix_sort(keys, cand, n, kbuf, ibuf)
+    # refine runs of equal float32 keys by the exact float64 values
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and keys[e] == keys[s]:
+            e += 1
+        if e - s > 1:
+            v0 = row[cand[s]]
+            same = True
+            for j in range(s + 1, e):
+                if row[cand[j]] != v0:
+                    same = False
+                    break
+            if not same:
+                for j in range(s + 1, e):  # stable insertion sort
+                    c = cand[j]
+                    v = row[c]
+                    m = j - 1
+                    while m >= s and row[cand[m]] > v:
+                        cand[m + 1] = cand[m]
+                        m -= 1
+                    cand[m + 1] = c
+        s = e
+    for j in range(n):
+        vals[j] = row[cand[j]]
+
+
+@njit(cache=True, parallel=True)
+def sort_rows(x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Per row, the columns where ``mask`` and ``x`` is finite, sorted by ``x`` ascending.
+
+    Returns ``order`` ``(T, N)`` int32 (first ``count[t]`` entries valid, the rest -1), ``count``
+    ``(T,)`` int64 and ``ranks`` ``(T, N)`` float32 average ranks ``1..count[t]`` (NaN outside).
+    """
+    T, N = x.shape
+    order = np.full((T, N), -1, np.int32)
+    count = np.zeros(T, np.int64)
+    ranks = np.full((T, N), np.nan, np.float32)
+    nblocks = (T + _BLOCK - 1) // _BLOCK
+    for b in prange(nblocks):
+        cand = np.empty(N, np.int32)
+        f32 = np.empty(N, np.float32)
+        vals = np.empty(N, np.float64)
+        keys = np.empty(N, np.uint32)
+        kbuf = np.empty(N, np.uint32)
+        ibuf = np.empty(N, np.int32)
+        for t in range(b * _BLOCK, min(T, (b + 1) * _BLOCK)):
+            row = x[t]
+            n = 0
+            for i in range(N):
+                if mask[t, i] and np.isfinite(row[i]):
+                    cand[n] = i
+                    n += 1
+            _sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf)
+            s = 0
+            while s < n:
+                e = s + 1
+                v = vals[s]
+                while e < n and vals[e] == v:
+                    e += 1
+                r = np.float32((s + e + 1) * 0.5)
+                for j in range(s, e):
+                    order[t, j] = cand[j]
+                    ranks[t, cand[j]] = r
+                s = e
+            count[t] = n
+    return order, count, ranks
+
+
+@njit(cache=True, nogil=True)
+def _flush(qsum: np.ndarray, qcnt: np.ndarray, d: int, b: int, acc: float, cnt: int) -> None:  # pragma: no cover
+    qsum[d, b - 1] += acc
+    qcnt[d, b - 1] += cnt
+
+
+@njit(cache=True, parallel=True)
+def evaluate_alpha(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, forder: np.ndarray,
+                   fcount: np.ndarray, franks: np.ndarray, n_q: int, min_names: int, zrow: np.ndarray,
+                   zout: np.ndarray):  # pragma: no cover
+    """All per-date statistics of one alpha and of its reverse, in one pass.
+
+    Parameters
+    ----------
+    a, fwd:
+        ``(T, N)`` alpha values (known at the close of row t) and forward returns dated by signal row t.
+    mask:
+        ``(T, N)`` bool universe membership at row t.
+    forder, fcount, franks:
+        :func:`sort_rows` of ``fwd`` under ``mask`` (shared by all alphas).
+    n_q:
+        Number of quantile buckets (1..100).
+    min_names:
+        Fewest names for a date to count (IC needs that many (alpha, return) pairs; quantiles that
+        many names with an alpha value).
+    zrow:
+        ``(T,)`` int: output row of ``zout`` for sampled dates, -1 otherwise.
+    zout:
+        ``(R, N)`` float32, receives z-scored average ranks of ``a`` at the sampled rows (NaN elsewhere).
+
+    Returns
+    -------
+    ic ``(T,)``; n_alpha ``(T,)``, n_pairs ``(T,)``; qmean ``(2, T, Q)``, qcount ``(2, T, Q)``;
+    long ``(2, T)``, short ``(2, T)`` (mean forward return of the highest / lowest occupied bucket,
+    NaN when fewer than two buckets are occupied); in_top ``(2, T, N)`` bool (member of the long
+    bucket); has_top ``(2, T)`` bool. Index 0 = the alpha, 1 = its reverse.
+
+    Buckets rise along the sorted order (and the reverse buckets fall), so each bucket is a contiguous
+    run of the sorted names: sums are accumulated per run and the long bucket is a suffix (a prefix
+    for the reverse).
+    """
+    T, N = a.shape
+    ic = np.full(T, np.nan)
+    n_alpha = np.zeros(T, np.int64)
+    n_pairs = np.zeros(T, np.int64)
+    qmean = np.full((2, T, n_q), np.nan)
+    qcount = np.zeros((2, T, n_q), np.int64)
+    long_ = np.full((2, T), np.nan)
+    short = np.full((2, T), np.nan)
+    in_top = np.zeros((2, T, N), np.bool_)
+    has_top = np.zeros((2, T), np.bool_)
+    nblocks = (T + _BLOCK - 1) // _BLOCK
+    for blk in prange(nblocks):
+        cand = np.empty(N, np.int32)
+        f32 = np.empty(N, np.float32)
+        vals = np.empty(N, np.float64)
+        keys = np.empty(N, np.uint32)
+        kbuf = np.empty(N, np.uint32)
+        ibuf = np.empty(N, np.int32)
+        fs = np.empty(N, np.float64)
+        ra = np.zeros(N, np.float64)
+        paired = np.zeros(N, np.bool_)
+        qsum = np.zeros((2, n_q), np.float64)
+        qcnt = np.zeros((2, n_q), np.int64)
+        for t in range(blk * _BLOCK, min(T, (blk + 1) * _BLOCK)):
+            row = a[t]
+            frow = fwd[t]
+            n = 0
+            m_all = 0
+            for i in range(N):
+                if mask[t, i] and np.isfinite(row[i]):
+                    cand[n] = i
+                    n += 1
+                    if np.isfinite(frow[i]):
+                        m_all += 1
+            n_alpha[t] = n
+            n_pairs[t] = m_all
+            if n < min_names or n < 2:
+                continue  # counted for the coverage; no statistics on such a date
+            # every universe name with a forward return has an alpha value: the shared forward ranks
+            # are the ranks among the pairs, and the IC sums can be accumulated in the main pass
+            fast = m_all == fcount[t]
+            _sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf)
+            for j in range(n):  # forward returns in the alpha's sorted order (one gather)
+                fs[j] = frow[cand[j]]
+            qsum[:, :] = 0.0
+            qcnt[:, :] = 0
+            # bucket(r2) = max(1, ceil(Q (r2 - 2) / den)), den = 2 (n - 1), r2 = twice the average rank:
+            # monotone, so running pointers replace divisions (b0 rises, the reverse b1 falls)
+            den = 2 * (n - 1)
+            b0 = 1
+            b1 = n_q
+            cur0 = 0
+            cur1 = 0
+            first0 = 0
+            first1 = 0
+            acc0 = 0.0
+            acc1 = 0.0
+            c0 = 0
+            c1 = 0
+            top0_start = 0
+            top1_end = n
+            m = 0  # pairs ranked so far
+            sab = 0.0
+            saa = 0.0
+            sbb = 0.0
+            zr = zrow[t]
+            mean_r = (n + 1) * 0.5
+            ss = 0.0
+            s = 0
+            while s < n:
+                v = vals[s]
+                e = s + 1
+                while e < n and vals[e] == v:
+                    e += 1
+                r2 = s + e + 1
+                x0 = n_q * (r2 - 2)
+                while x0 > b0 * den:
+                    b0 += 1
+                x1 = n_q * (2 * n - r2)
+                while b1 > 1 and x1 <= (b1 - 1) * den:
+                    b1 -= 1
+                if b0 != cur0:
+                    if cur0 > 0:
+                        _flush(qsum, qcnt, 0, cur0, acc0, c0)
+                    else:
+                        first0 = b0
+                    cur0 = b0
+                    acc0 = 0.0
+                    c0 = 0
+                    top0_start = s
+                if b1 != cur1:
+                    if cur1 > 0:
+                        _flush(qsum, qcnt, 1, cur1, acc1, c1)
+                        if top1_end == n:
+                            top1_end = s
+                    else:
+                        first1 = b1
+                    cur1 = b1
+                    acc1 = 0.0
+                    c1 = 0
+                gs = 0.0
+                cnt = 0
+                for j in range(s, e):
+                    f = fs[j]
+                    if np.isfinite(f):
+                        gs += f
+                        cnt += 1
+                acc0 += gs
+                acc1 += gs
+                c0 += cnt
+                c1 += cnt
+                if cnt > 0:
+                    rr = m + (cnt + 1) * 0.5  # average rank among the pairs (for the IC)
+                    for j in range(s, e):
+                        c = cand[j]
+                        if np.isfinite(fs[j]):
+                            if fast:
+                                rf = franks[t, c]
+                                sab += rr * rf
+                                saa += rr * rr
+                                sbb += rf * rf
+                            else:
+                                ra[c] = rr
+                                paired[c] = True
+                    m += cnt
+                if zr >= 0:
+                    dv = r2 * 0.5 - mean_r
+                    ss += dv * dv * (e - s)
+                    for j in range(s, e):
+                        zout[zr, cand[j]] = np.float32(dv)
+                s = e
+            _flush(qsum, qcnt, 0, cur0, acc0, c0)
+            _flush(qsum, qcnt, 1, cur1, acc1, c1)
+            for d in range(2):
+                for q in range(n_q):
+                    qcount[d, t, q] = qcnt[d, q]
+                    if qcnt[d, q] > 0:
+                        qmean[d, t, q] = qsum[d, q] / qcnt[d, q]
+            # long = highest occupied bucket, short = lowest; for the alpha the last and first runs,
+            # for the reverse the first and last runs
+            if cur0 > first0:
+                has_top[0, t] = True
+                for j in range(top0_start, n):
+                    in_top[0, t, cand[j]] = True
+                if qcnt[0, cur0 - 1] > 0:
+                    long_[0, t] = qsum[0, cur0 - 1] / qcnt[0, cur0 - 1]
+                if qcnt[0, first0 - 1] > 0:
+                    short[0, t] = qsum[0, first0 - 1] / qcnt[0, first0 - 1]
+            if first1 > cur1:
+                has_top[1, t] = True
+                for j in range(0, top1_end):
+                    in_top[1, t, cand[j]] = True
+                if qcnt[1, first1 - 1] > 0:
+                    long_[1, t] = qsum[1, first1 - 1] / qcnt[1, first1 - 1]
+                if qcnt[1, cur1 - 1] > 0:
+                    short[1, t] = qsum[1, cur1 - 1] / qcnt[1, cur1 - 1]
+            # z-scored ranks at sampled rows (for the composite and the correlation matrix)
+            if zr >= 0:
+                sd = math.sqrt(ss / n)
+                for j in range(n):
+                    c = cand[j]
+                    zout[zr, c] = np.float32(zout[zr, c] / sd) if sd > 0 else np.float32(np.nan)
+            # rank IC over the m (alpha, forward return) pairs
+            if m >= min_names and m >= 2:
+                mean = (m + 1) * 0.5
+                if fast:
+                    # ranks are multiples of 1/2, so these sums are exact in float64 (< 2**53 / 4)
+                    sxy = sab - m * mean * mean
+                    sxx = saa - m * mean * mean
+                    syy = sbb - m * mean * mean
+                else:
+                    # re-rank the forward returns among the pairs by walking the shared order
+                    sxy = 0.0
+                    sxx = 0.0
+                    syy = 0.0
+                    fc = fcount[t]
+                    k = 0
+                    j = 0
+                    while j < fc:
+                        c = forder[t, j]
+                        if not paired[c]:
+                            j += 1
+                            continue
+                        fv = frow[c]
+                        e = j
+                        cnt = 0
+                        while e < fc and frow[forder[t, e]] == fv:
+                            if paired[forder[t, e]]:
+                                cnt += 1
+                            e += 1
+                        dy = k + (cnt + 1) * 0.5 - mean
+                        for jj in range(j, e):
+                            cc = forder[t, jj]
+                            if paired[cc]:
+                                dx = ra[cc] - mean
+                                sxy += dx * dy
+                                sxx += dx * dx
+                                syy += dy * dy
+                        k += cnt
+                        j = e
+                    for jj in range(n):
+                        paired[cand[jj]] = False
+                if sxx > 0 and syy > 0:
+                    ic[t] = sxy / math.sqrt(sxx * syy)
+            elif not fast:
+                for jj in range(n):
+                    paired[cand[jj]] = False
+    return ic, n_alpha, n_pairs, qmean, qcount, long_, short, in_top, has_top
+
+
+@njit(cache=True, parallel=True)
+def long_turnover(in_top: np.ndarray, has_top: np.ndarray, lag: int) -> np.ndarray:  # pragma: no cover
+    """``(2, T)`` share of the long bucket at row t that was not in the long bucket at row t - lag."""
+    _, T, N = in_top.shape
+    out = np.full((2, T), np.nan)
+    for t in prange(lag, T):
+        for d in range(2):
+            if not (has_top[d, t] and has_top[d, t - lag]):
+                continue
+            size = 0
+            kept = 0
+            for i in range(N):
+                if in_top[d, t, i]:
+                    size += 1
+                    if in_top[d, t - lag, i]:
+                        kept += 1
+            if size > 0:
+                out[d, t] = 1.0 - kept / size
+    return out
+
+
+@njit(cache=True, parallel=True)
+def masked_mean_rows(x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """Per row, the mean of finite ``x`` under ``mask`` (NaN if none) and the count."""
+    T, N = x.shape
+    out = np.full(T, np.nan)
+    cnt = np.zeros(T, np.int64)
+    for t in prange(T):
+        s = 0.0
+        c = 0
+        for i in range(N):
+            v = x[t, i]
+            if mask[t, i] and np.isfinite(v):
+                s += v
+                c += 1
+        cnt[t] = c
+        if c > 0:
+            out[t] = s / c
+    return out, cnt
