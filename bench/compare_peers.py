@@ -229,8 +229,8 @@ def build_report(args: argparse.Namespace, shape: tuple[int, int], ours: dict[in
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     both = [k for k in ours if all(k in peer_times.get(p, {}) for p in PEERS)]
     rows = [(p, p, [k for k in peer_times.get(p, {}) if k in ours]) for p in PEERS]
-    if both and any(len(common) > len(both) for _, _, common in rows):
-        rows += [(f"{p}, on the alphas all three computed", p, both) for p in PEERS]
+    rows += [(f"{p}, on the {len(both)} alphas all three computed", p, both)
+             for p, _, common in list(rows) if both and len(common) > len(both)]
     for label, p, common in rows:
         if not common:
             L.append(f"| {label} | 0 | - | - | - | - | - | - |")
@@ -297,6 +297,12 @@ def build_report(args: argparse.Namespace, shape: tuple[int, int], ours: dict[in
                 L.append(f"| {k} | {p} | {st['ours_finite']:.1%} | {st['both_finite']:.1%} | {st['corr']:.4f} | "
                          f"{st['rank_corr']:.4f} | {st['equal']:.1%} | {st['max_abs_diff']:.3g} |")
         L.append("")
+        L.append("Alphas 12 and 101 involve no rank, window or tie convention, so they should match exactly. "
+                 "Alpha 1 = rank(ts_argmax(...)) - 0.5: alpha101v counts ts_argmax in days ago (today = 0), the "
+                 "reverse of ours, hence a correlation near -1; alpha101-pipeline counts like us but its "
+                 "rank_pct breaks ties by stock id and its stddev/ts windows skip NULLs. Alpha 4 = "
+                 "-ts_rank(rank(low), 9) differs by the rank scalings ((r-1)/(n-1) vs r/n) and ts_rank ties.")
+        L.append("")
     L.append(CONVENTIONS)
     L.append("")
     L.append("Reproduce: see `bench/README.md` (build the panel, run `peers_bench.py` with the peer virtualenv, "
@@ -314,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--alphas", default="1-101", help="our alphas to time one by one (default 1-101)")
     ap.add_argument("--rows", type=int, default=50, help="rows compared with the peers' saved outputs")
     ap.add_argument("--no-tune", action="store_true", help="keep glibc's default allocator settings")
+    ap.add_argument("--ours-json", type=Path, default=Path("bench/results/peers_ours.json"),
+                    help="where our timings are saved (and read back with --report-only)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="do not time anything: rebuild the report from --ours-json and the peers' files")
     args = ap.parse_args(argv)
 
     ids: list[int] = []
@@ -332,6 +342,31 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"note: {args.times} not found - reporting our engine only", file=sys.stderr)
 
+    if args.report_only:
+        if not args.ours_json.exists():
+            ap.error(f"--report-only needs {args.ours_json} from an earlier timing run")
+        ours_run = json.loads(args.ours_json.read_text())
+    else:
+        ours_run = time_our_engine(args, ids, meta)
+        args.ours_json.parent.mkdir(parents=True, exist_ok=True)
+        args.ours_json.write_text(json.dumps(ours_run, indent=1))
+    args.rows = ours_run["rows"]
+    args.panel = Path(ours_run["panel"])
+    ours = {int(k): v for k, v in ours_run["times"].items()}
+    ours_cpu = {int(k): v for k, v in ours_run["cpu"].items()}
+    agree = {p: {int(k): st for k, st in d.items()} for p, d in ours_run["agree"].items()}
+    report = build_report(args, tuple(ours_run["shape"]), ours, ours_cpu, ours_run["all_s"], ours_run["all_cpu"],
+                          ours_run["all_rss"], ours_run["warm_s"], peer_times, meta, agree, ours_run["env"])
+    args.out_md.parent.mkdir(parents=True, exist_ok=True)
+    args.out_md.write_text(report)
+    print()
+    print(report)
+    print(f"wrote {args.out_md} (our timings: {args.ours_json})")
+    return 0
+
+
+def time_our_engine(args: argparse.Namespace, ids: list[int], meta: dict[str, Any]) -> dict[str, Any]:
+    """Warm up, load the panel, time our engine per alpha and all at once; compare with the peers' outputs."""
     import numba
 
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
@@ -354,42 +389,35 @@ def main(argv: list[str] | None = None) -> int:
         path = meta.get(p, {}).get("outputs_npz")
         if path and Path(path).exists():
             with np.load(path, allow_pickle=False) as z:
-                peer_tails[p] = {int(k[5:]): z[k] for k in z.files if k.startswith("alpha")}
-                if len(z["dates"]) and z["dates"][-1] != raw["dates"][-1]:
-                    print(f"warning: {p} outputs are for another panel; skipping agreement", file=sys.stderr)
-                    peer_tails.pop(p)
-                    continue
-            save |= set(peer_tails[p])
+                tails = {int(k[5:]): z[k] for k in z.files if k.startswith("alpha")}
+                same = len(z["dates"]) > 0 and z["dates"][-1] == raw["dates"][-1] and len(z["codes"]) == N
+            if not same:
+                print(f"warning: {p} outputs are for another panel; skipping agreement", file=sys.stderr)
+                continue
+            peer_tails[p] = tails
+            save |= set(tails)
     rows = min([args.rows] + [t.shape[0] for d in peer_tails.values() for t in d.values()])
-    args.rows = rows
 
     ours, ours_cpu, our_tails = time_ours(panel, ids, save, rows)
     all_s, all_cpu, n_all = time_all(panel)
     print(f"all 101 at once: {all_s:.1f} s wall, {all_cpu:.1f} s CPU ({n_all} alphas streamed)")
-    all_rss = peak_rss_gib()
 
-    agree: dict[str, dict[int, dict[str, float]]] = {}
+    agree: dict[str, dict[str, dict[str, float]]] = {}
     for p, tails in peer_tails.items():
         for k, arr in tails.items():
             if k in our_tails:
-                agree.setdefault(p, {})[k] = agreement(our_tails[k], arr[-rows:])
-
+                agree.setdefault(p, {})[str(k)] = agreement(our_tails[k], arr[-rows:])
     env = {
         "date": _dt.date.today().isoformat(), "cpu": cpu_model(), "cores": str(len(os.sched_getaffinity(0))),
         "mem": f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.0f} GiB RAM",
-        "load": load, "seed": str(int(raw["seed"])) if "seed" in raw else "?",
+        "load": load, "load_end": ", ".join(f"{v:.1f}" for v in os.getloadavg()),
+        "seed": str(int(raw["seed"])) if "seed" in raw else "?",
         "numba": numba.__version__, "numba_threads": str(numba.get_num_threads()),
         "lasps": getattr(lasps, "__version__", "?"),
     }
-    env["load_end"] = ", ".join(f"{v:.1f}" for v in os.getloadavg())
-    report = build_report(args, (T, N), ours, ours_cpu, all_s, all_cpu, all_rss, warm_s, peer_times, meta,
-                          agree, env)
-    args.out_md.parent.mkdir(parents=True, exist_ok=True)
-    args.out_md.write_text(report)
-    print()
-    print(report)
-    print(f"wrote {args.out_md}")
-    return 0
+    return {"panel": str(args.panel), "shape": [T, N], "rows": rows, "times": ours, "cpu": ours_cpu,
+            "all_s": all_s, "all_cpu": all_cpu, "all_rss": peak_rss_gib(), "warm_s": warm_s, "agree": agree,
+            "env": env}
 
 
 if __name__ == "__main__":

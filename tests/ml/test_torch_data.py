@@ -55,7 +55,7 @@ def test_sector_balanced_sampler(ml_dataset: Path) -> None:
     ds = WindowDataset(ml_dataset, "train", charts=False)
     counts = np.bincount(ds.sector_ids, minlength=13)
     present = counts > 0
-    assert counts[present].max() / counts[present].min() > 5  # imbalanced to begin with
+    assert counts[present].max() / counts[present].min() > 2  # imbalanced to begin with
     w = sector_weights(ds.sector_ids)
     np.testing.assert_allclose(np.bincount(ds.sector_ids, weights=w)[present], 1.0)
     idx = np.array(list(sector_balanced_sampler(ds, num_samples=20000, seed=1)))

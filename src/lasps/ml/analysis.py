@@ -109,7 +109,7 @@ def redundant_pairs(ds: MLDataset, split: str = "train", threshold: float = 0.9,
     rows = ds.rows(split)
     if len(rows) > max_samples:
         rows = np.sort(np.random.default_rng(seed).choice(rows, size=max_samples, replace=False))
-    W = np.asarray(ds.array("windows")[rows], dtype=np.float64).reshape(-1, len(ds.feature_names))
+    W = ds.take("windows", rows).astype(np.float64).reshape(-1, len(ds.feature_names))
     sd = W.std(axis=0)
     names = ds.feature_names
     live = np.flatnonzero(sd > 0)

@@ -187,6 +187,25 @@ class MLDataset:
             os.close(fd)
         return out
 
+    def take(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` (any order) of array ``name``, read one by one with ``pread`` (no mapped pages)."""
+        a = self.array(name)
+        idx = np.asarray(rows, dtype=np.int64)
+        if len(idx) and (idx.min() < 0 or idx.max() >= a.shape[0]):
+            raise IndexError(f"rows out of range 0..{a.shape[0] - 1}")
+        row_bytes = a.dtype.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
+        out = np.empty((len(idx), *a.shape[1:]), dtype=a.dtype)
+        view = memoryview(out).cast("B")
+        fd = os.open(self.path(name), os.O_RDONLY)
+        try:
+            for k, i in enumerate(idx):
+                dst = view[k * row_bytes:(k + 1) * row_bytes]
+                if os.preadv(fd, [dst], int(a.offset) + int(i) * row_bytes) != row_bytes:
+                    raise DatasetError(f"{self.path(name)} is truncated", where=str(self.path(name)))
+        finally:
+            os.close(fd)
+        return out
+
     def iter_rows(self, name: str, chunk: int = 16384) -> Iterator[tuple[int, np.ndarray]]:
         """``(start, block)`` for consecutive blocks of ``chunk`` rows of array ``name``."""
         for a in range(0, self.n, chunk):

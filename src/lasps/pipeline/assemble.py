@@ -41,12 +41,7 @@ def _store_facts(home: Path, day: dt.date) -> dict[str, Any]:
 
 
 def _wealth(periods: pd.DataFrame, approach: str, column: str) -> Series:
-    """Growth of 1 of an approach's period returns, dated when each period's return is known."""
-    sub = periods[(periods["approach"] == approach) & periods["known_date"].notna()
-                  & (periods["known_date"].astype(str) != "")]
-    r = pd.to_numeric(sub[column], errors="coerce").fillna(0.0).to_numpy()
-    dates = pd.to_datetime(sub["known_date"]).to_numpy().astype("datetime64[D]")
-    return Series(approach, dates, np.cumprod(1.0 + r))
+    return Series(approach, *out.wealth(periods, approach, column))
 
 
 def _prices(home: Path, day: dt.date, codes: Sequence[str], names: dict[str, str]) -> list[PriceHistory]:
@@ -110,20 +105,15 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
     wf_summary = [r for r in wf_summary if r.get("approach") in ("walk_forward", "in_sample")]
     periods = pd.read_csv(directory / "wf_periods.csv", dtype={"known_date": str})
     equity = {a: _wealth(periods, a, "lo") for a in ("walk_forward", "in_sample")}
-    equity["market"] = Series("market", *_market(periods))
+    equity["market"] = Series("market", *out.wealth(periods, "walk_forward", "market"))
     equity_ls = {a: _wealth(periods, a, "ls") for a in ("walk_forward", "in_sample")}
 
     variants = [a.variant for a in alphas]
     ic_frame = pd.read_parquet(directory / "ic_daily.parquet")
     ic_frame = ic_frame[ic_frame["variant"].isin(variants)]
-    panel_dates = pd.date_range(ev.get("panel_first", str(day)), ev.get("panel_last", str(day)))
-    ic: dict[str, Series] = {}
-    for v in variants:
-        s = ic_frame[ic_frame["variant"] == v].set_index("date")["ic"]
-        s.index = pd.to_datetime(s.index)
-        idx = pd.DatetimeIndex(sorted(set(ic_frame["date"]))) if len(ic_frame) else panel_dates[:0]
-        s = s.reindex(idx)
-        ic[v] = Series(v, idx.to_numpy().astype("datetime64[D]"), s.to_numpy(dtype=float))
+    wide = ic_frame.pivot_table(index="date", columns="variant", values="ic").sort_index()
+    ic_dates = pd.to_datetime(wide.index).to_numpy().astype("datetime64[D]")
+    ic = {v: Series(v, ic_dates, wide[v].to_numpy(dtype=float)) for v in variants if v in wide.columns}
 
     correlation = None
     corr_path = directory / "correlation.csv"
@@ -198,11 +188,6 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
         n_alphas=int(ev.get("n_alphas") or 0), wf_summary=wf_summary, equity=equity, equity_ls=equity_ls, ic=ic,
         window=(str(ev.get("window_first")), str(ev.get("window_last"))), correlation=correlation, prices=prices,
         warnings=warnings, notes=notes, unavailable=unavailable, orders=orders, overfit=overfit, horizon=h)
-
-
-def _market(periods: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    s = _wealth(periods, "walk_forward", "market")
-    return s.dates, s.values
 
 
 __all__ = ["build_report"]

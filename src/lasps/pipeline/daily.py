@@ -252,13 +252,13 @@ def store_source_label(home: Path) -> str:
 
 
 def _with_store_retry(fn: Callable[[], Any], timeout_s: float = 15.0) -> Any:
-    """Run a short DuckDB write; retry while another process (e.g. the service) holds the file lock."""
+    """Run a short DuckDB write; retry while another process (e.g. a reader) holds the file lock."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             return fn()
-        except StoreError:
-            if time.monotonic() > deadline:
+        except StoreError as exc:
+            if "cannot open" not in exc.what or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 
@@ -324,14 +324,14 @@ def _step_update(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         return {"source": ctx.source_name, "fetched": 0, "note": "dry run: nothing fetched"}, True
     from lasps.data.update import update_store
 
-    rep = update_store(ctx.home, ctx.source_name, ctx.settings, until=ctx.date, source=ctx.source_obj,
-                       now=ctx.now)
+    rep = _with_store_retry(lambda: update_store(ctx.home, ctx.source_name, ctx.settings, until=ctx.date,
+                                                 source=ctx.source_obj, now=ctx.now))
     ctx.cache.pop("stored", None)
     log.info("update: %s", rep.summary())
     for note in rep.notes:
         log.info("update: %s", note)
     return {"source": ctx.source_name, "fetched": len(rep.written), "skipped": len(rep.skipped),
-            "price_rows": rep.price_rows, "summary": rep.summary(), "notes": rep.notes}, False
+            "price_rows": rep.price_rows, "summary": rep.summary(), "notes": rep.notes, "line": rep.summary()}, False
 
 
 def check_date_stored(stored: np.ndarray, day: dt.date, *, online: bool) -> None:
@@ -553,8 +553,11 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     log.info("evaluate: %d alphas (%d variants) over %s..%s (%d sessions × %d codes); selection window %s..%s "
              "(%d signal days); %.1f s", len(ev.alphas), ev.n_variants, panel.dates[0], panel.dates[-1], T, N,
              panel.dates[lo], panel.dates[hi], hi - lo + 1, time.perf_counter() - t0)
+    line = (f"{len(ev.alphas)} alphas × 2 directions over {T} sessions × {N} codes; selection window "
+            f"{panel.dates[lo]}..{panel.dates[hi]}")
     return {k: summary[k] for k in ("n_alphas", "n_variants", "sessions", "codes", "window_first", "window_last",
-                                    "universe_today", "seconds")} | {"unavailable": dict(ev.unavailable)}, False
+                                    "universe_today", "seconds")} | {"unavailable": dict(ev.unavailable),
+                                                                     "line": line}, False
 
 
 def _write_research(ctx: _Ctx, ev: Any) -> str:
@@ -618,7 +621,8 @@ def _step_select(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         ctx.warnings.append(f"only {len(rows)} of the requested {cfg.top_k} variants had enough known ICs")
     log.info("select: top %d of %d variants by trailing %s: %s", len(rows), len(rank), cfg.metric,
              ", ".join(r["variant"] for r in rows))
-    return {"variants": [r["variant"] for r in rows], "n_eligible": int(ok.sum())}, False
+    return {"variants": [r["variant"] for r in rows], "n_eligible": int(ok.sum()),
+            "line": f"top {len(rows)} of {len(rank)} variants by trailing {cfg.metric}"}, False
 
 
 def vote(signals: pd.DataFrame, variants: Sequence[str], n_picks: int) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -695,7 +699,8 @@ def _step_picks(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         if current is None or current <= ctx.date.isoformat():
             atomic_write_text(out.pipeline_root(ctx.home) / out.LATEST, ctx.date.isoformat() + "\n")
     log.info("picks: %s", ", ".join(f"{r.code} {r.name} ({r.votes} votes)" for r in picks.itertuples()))
-    return {"picks": picks["code"].tolist(), "universe": universe}, False
+    return {"picks": picks["code"].tolist(), "universe": universe,
+            "line": f"{len(picks)} picks from {universe} codes: {', '.join(picks['code'])}"}, False
 
 
 PICKS_DDL = """CREATE TABLE IF NOT EXISTS picks (
@@ -740,7 +745,8 @@ def _step_report(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     atomic_write_text(md_path, md)
     atomic_write_text(html_path, html)
     log.info("report: %s, %s", md_path, html_path)
-    return {"markdown": str(md_path), "html": str(html_path), "warnings": len(report.warnings)}, False
+    return {"markdown": str(md_path), "html": str(html_path), "warnings": len(report.warnings),
+            "line": f"{md_path.name} and .html"}, False
 
 
 def orders_clock(day: dt.date, now: dt.datetime | None = None) -> Any:
@@ -829,7 +835,8 @@ def _step_orders(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     log.info("orders: %d paper order(s) at %s: %s", len(results), plan["clock"],
              ", ".join(f"{k} {v}" for k, v in states.items()) or "none")
     _step_report(ctx)  # the report lists the orders placed
-    return {"orders": len(results), "states": states, "clock": plan["clock"]}, False
+    return {"orders": len(results), "states": states, "clock": plan["clock"],
+            "line": f"{len(results)} paper order(s) at {plan['clock']}"}, False
 
 
 _STEP_FUNCS: dict[str, Callable[[_Ctx], tuple[dict[str, Any], bool]]] = {

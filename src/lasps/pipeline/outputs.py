@@ -103,6 +103,31 @@ def read_state(home: Path | str, date: str) -> dict[str, Any] | None:
     return read_json(run_dir(home, date) / "state.json")
 
 
+def wealth(periods: Any, approach: str, column: str) -> tuple[Any, Any]:
+    """Growth of 1 of one approach's period returns in a ``wf_periods.csv`` frame, dated by ``known_date``
+    (when each period's return is known). Returns ``(dates datetime64[D], wealth)``; missing returns count 0."""
+    import numpy as np
+    import pandas as pd
+
+    known = periods["known_date"].astype(str)
+    sub = periods[(periods["approach"] == approach) & periods["known_date"].notna() & (known != "")
+                  & (known != "nan")]
+    r = pd.to_numeric(sub[column], errors="coerce").fillna(0.0).to_numpy()
+    dates = pd.to_datetime(sub["known_date"]).to_numpy().astype("datetime64[D]")
+    return dates, np.cumprod(1.0 + r)
+
+
+def read_wf_periods(home: Path | str, date: str) -> Any | None:
+    """``wf_periods.csv`` of ``date`` as a frame, or None."""
+    import pandas as pd
+
+    path = run_dir(home, date) / "wf_periods.csv"
+    try:
+        return pd.read_csv(path, dtype={"known_date": str})
+    except (OSError, ValueError):
+        return None
+
+
 def list_reports(home: Path | str) -> list[dict[str, Any]]:
     """One entry per report date, newest first: ``{date, md, html}`` (file names, or None)."""
     d = reports_dir(home)
@@ -118,4 +143,5 @@ def list_reports(home: Path | str) -> list[dict[str, Any]]:
 
 
 __all__ = ["LATEST", "PIPELINE_DIR", "REPORTS_DIR", "REPORT_RE", "latest_date", "list_reports", "pipeline_root",
-           "read_json", "read_picks", "read_state", "report_paths", "reports_dir", "run_dates", "run_dir"]
+           "read_json", "read_picks", "read_state", "read_wf_periods", "report_paths", "reports_dir", "run_dates",
+           "run_dir", "wealth"]

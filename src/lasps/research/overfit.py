@@ -14,10 +14,11 @@ Sharpe ratio ``SR`` among ``N`` trials whose Sharpe ratios have variance ``V``::
 with γ the Euler–Mascheroni constant, T the number of periods, g3 the skewness and g4 the (non-excess)
 kurtosis of the chosen variant's returns (bias-adjusted sample estimators, as pandas and ``ffn``).
 DSR is the probability that the chosen variant's true Sharpe ratio exceeds zero after the search; below
-~0.95 the winner is not distinguishable from the luckiest of N skill-less trials. The 2N variants are
-far from independent (``x`` and ``x_rev`` are mirror images), so N overstates the independent trials
-and the DSR is conservative in that respect — but the variance of the trials, which drives SR0, is
-honest.
+~0.95 the winner is not distinguishable from the luckiest of N skill-less trials. The trials are all
+2A variants, because that is what was searched (the work log tried both directions too). They are far
+from independent: ``x_rev`` mirrors ``x``, so N overstates the independent trials, and the variance of
+the trials becomes the uncentred mean of SR² — when many alphas have genuine skill of one sign, the
+hurdle SR0 rises and the DSR is conservative.
 
 Probability of backtest overfitting (Bailey, Borwein, López de Prado & Zhu 2017, "The Probability of
 Backtest Overfitting", J. Computational Finance 20(4)), by combinatorially symmetric cross-validation:

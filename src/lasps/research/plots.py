@@ -63,6 +63,7 @@ def plot_walkforward(wf: WalkForwardResult):  # type: ignore[no-untyped-def]
     plt = _pyplot()
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
+    lo_hi = [np.inf, 0.0]
     fig, axes = plt.subplots(2, 1, figsize=(11, 7.5), dpi=100, sharex=True)
     for ax, kind, title in ((axes[0], "ls", "long-short (top minus bottom quantile)"),
                             (axes[1], "lo", "long-only (top quantile)")):
@@ -73,6 +74,8 @@ def plot_walkforward(wf: WalkForwardResult):  # type: ignore[no-untyped-def]
             r = getattr(a, kind)
             growth = np.cumprod(1.0 + np.where(np.isfinite(r), np.maximum(r, -1.0), 0.0))
             style = "--" if name.startswith("in_sample") else "-"
+            if len(growth):
+                lo_hi[0], lo_hi[1] = min(lo_hi[0], float(growth.min())), max(lo_hi[1], float(growth.max()))
             ax.plot(pd.to_datetime(wf.dates[a.rows]), growth, style, lw=1.4, color=_COLORS[name], label=a.label)
         if kind == "lo":
             a = wf.approaches["walk_forward"]
@@ -80,9 +83,11 @@ def plot_walkforward(wf: WalkForwardResult):  # type: ignore[no-untyped-def]
                 m = np.cumprod(1.0 + np.where(np.isfinite(a.market), a.market, 0.0))
                 ax.plot(pd.to_datetime(wf.dates[a.rows]), m, ":", color=_COLORS["market"],
                         label="equal-weight universe")
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.3g}"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        if lo_hi[0] > 0 and lo_hi[1] / lo_hi[0] > 8:  # log scale only when growth spans a wide range
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.3g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        lo_hi = [np.inf, 0.0]
         ax.set_title(f"{title}: growth of 1, {wf.horizon}-day holdings, no costs", fontsize=10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8, loc="upper left")
