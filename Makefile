@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 ## make demo: the whole loop on the built-in synthetic market, offline.
 demo: venv
-	LASPS_HOME=$(DEMO_HOME) bash scripts/demo.sh
+	$(BIN)/lasps demo --home $(DEMO_HOME)
 
 ## make test: the full test suite (what CI runs).
 test: venv

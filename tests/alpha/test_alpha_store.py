@@ -136,3 +136,25 @@ def test_all_nan_and_errors(tmp_path: Path, panel: Panel) -> None:
     assert store.read_metadata(broken) is None
     with pytest.raises(StoreError, match="cannot read"):
         store.read_alpha(tmp_path, "broken", panel)
+
+
+def test_register_views_exposes_parquet_to_duckdb(tmp_path):
+    import duckdb
+    import numpy as np
+
+    from lasps.alpha import store as alpha_store
+    from lasps.alpha.conventions import Conventions
+    from lasps.data.panel import Panel
+
+    dates = np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[D]")
+    codes = np.array(["005930", "000660"], dtype=object)
+    panel = Panel(dates=dates, codes=codes, fields={"close": np.ones((2, 2))})
+    values = np.array([[1.0, np.nan], [3.0, 4.0]])
+    meta = alpha_store.expected_metadata("alpha_001", "rank(close)", Conventions(), panel)
+    alpha_store.write_alpha(tmp_path, "alpha_001", values, panel, meta)
+    assert alpha_store.register_views(tmp_path) == ["alpha_001"]
+    assert alpha_store.register_views(tmp_path) == ["alpha_001"]  # idempotent
+    con = duckdb.connect(str(tmp_path / "lasps.duckdb"), read_only=True)
+    rows = con.execute("SELECT code, value FROM alpha_001 ORDER BY date, code").fetchall()
+    # NaN cells are not stored; day 2 sorted by code puts 000660 first
+    assert rows == [("005930", 1.0), ("000660", 4.0), ("005930", 3.0)]

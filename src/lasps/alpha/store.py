@@ -228,3 +228,24 @@ def read_alpha(home: Path | str, name: str, panel: Panel, date: str | np.datetim
     ok = ok_t & (ci >= 0)
     out[ti[ok], ci[ok]] = table.column("value").to_numpy()[ok]
     return out
+
+
+def register_views(home: Path | str) -> list[str]:
+    """Expose every stored alpha file to DuckDB as a view ``alpha_NNN`` / ``<user name>`` (DESIGN §2.1).
+
+    The views read the Parquet files (``SELECT date, code, value FROM alpha_044``), so they always show
+    what is on disk; they are re-created on each call (idempotent). Returns the view names.
+    """
+    from lasps.data.store import MarketStore
+
+    files = sorted(alphas_dir(home).glob("*.parquet"))
+    names: list[str] = []
+    with MarketStore(Path(home)) as store, store.transaction() as con:
+        for f in files:
+            view = f.stem
+            if not view.replace("_", "").isalnum():
+                continue
+            path = str(f.resolve()).replace("'", "''")
+            con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT date, code, value FROM read_parquet(\'{path}\')')
+            names.append(view)
+    return names

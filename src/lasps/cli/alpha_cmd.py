@@ -4,6 +4,8 @@
   inputs and whether the stored data can produce it (with the reason when not).
 - ``lasps alpha compute [--alphas 1,4,17] [--resume] [--no-industry] [--start D --end D]`` — one shared
   DAG for all requested alphas, streamed to ``$LASPS_HOME/alphas/*.parquet`` with a progress bar.
+  ``--executor ray`` (or ``--workers N`` with the local executor) splits the alphas into batches that
+  run as parallel tasks, each writing its alphas itself (``$LASPS_HOME`` must be shared by the workers).
 - ``lasps alpha show 44 --date D --top 10`` — the highest (and lowest) values of one alpha on one day.
 - ``lasps alpha add NAME "formula"`` — validate and register a user alpha.
 
@@ -15,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +52,20 @@ def _split_alphas(text: str | None) -> list[str]:
         raise ConfigError(f"--alphas {text!r} names no alpha", where="--alphas",
                           fix="give ids or names separated by commas, e.g. --alphas 1,4,17,alpha_201")
     return keys
+
+
+@dataclass(frozen=True)
+class _StoreSink:
+    """Writes each alpha where a batch task finishes it (in the worker), so arrays never travel back."""
+
+    home: str
+    expected: dict[str, dict[str, Any]]
+    rows: slice
+
+    def __call__(self, name: str, values: np.ndarray, panel: Any) -> None:
+        from lasps.alpha import store as alpha_store
+
+        alpha_store.write_alpha(self.home, name, values, panel, self.expected[name], self.rows)
 
 
 def _warmup_start(home: Path, start: dt.date, rows: int) -> dt.date:
@@ -132,6 +149,14 @@ def compute_cmd(
     end: Annotated[str | None, typer.Option(help="Last date (YYYY-MM-DD).")] = None,
     universe: Annotated[str, typer.Option(help="Universe: default, all, kospi, kosdaq, topN, or codes.")]
     = "default",
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="local or ray (default: LASPS_EXECUTOR / executor in lasps.toml, else local); "
+                           "ray joins LASPS_RAY_ADDRESS or starts a local instance.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=0, help="Local executor: 1 = one DAG in this process (default), 0 = one process "
+                                 "per CPU, N = N spawned processes.")] = None,
+    batches: Annotated[int | None, typer.Option(
+        "--batches", min=1, help="Alpha batches (tasks) for a parallel executor (default: its workers).")] = None,
     home: HomeOption = None,
 ) -> None:
     """Compute alphas with one shared DAG and write ``$LASPS_HOME/alphas/<name>.parquet``."""
@@ -141,8 +166,14 @@ def compute_cmd(
     from lasps.alpha.engine import alpha_lookback, compile_alphas, tune_allocator
     from lasps.config import ensure_home
     from lasps.data.panel_loader import load_panel
+    from lasps.scale import executor_name
 
     settings = settings_for(home)
+    exec_name = executor_name(executor, settings)  # an unknown name fails before any data is loaded
+    if exec_name == "ray":
+        from lasps.scale.ray_executor import import_ray
+
+        import_ray()
     start_d, end_d = _parse_date(start, "--start"), _parse_date(end, "--end")
     if start_d and end_d and start_d > end_d:
         raise ConfigError(f"--start {start_d} is after --end {end_d}", where="--start/--end",
@@ -179,20 +210,39 @@ def compute_cmd(
         f"{len(skipped)} up to date, {len(program.unavailable)} unavailable"
     )
     tune_allocator()
+    parallel = exec_name == "ray" or workers not in (None, 1)
     t1 = time.perf_counter()
     written = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
         task = progress.add_task("computing alphas", total=len(program.names))
-        for name, values in program.run(panel):
-            progress.update(task, description=f"writing {name}")
-            alpha_store.write_alpha(settings.home, name, values, panel, expected[name], rows)
-            del values
-            written += 1
-            progress.advance(task)
+        if not parallel:
+            for name, values in program.run(panel):
+                progress.update(task, description=f"writing {name}")
+                alpha_store.write_alpha(settings.home, name, values, panel, expected[name], rows)
+                del values
+                written += 1
+                progress.advance(task)
+        elif program.names:
+            from lasps.alpha.engine import plan_batches, run_batches
+            from lasps.scale import get_executor
+
+            with get_executor(exec_name, settings, workers=workers) as ex:
+                n = batches or ex.workers
+                plan = plan_batches(program, n)
+                console.print(f"executor {exec_name}: {ex.workers} worker(s), {len(plan.batches)} batch(es) "
+                              f"(~{plan.recomputed:.0%} of the work recomputed across batches); "
+                              "each batch writes its own alphas")
+                progress.update(task, description="computing batches")
+                sink = _StoreSink(str(settings.home), expected, rows)
+                for name, _ in run_batches(program, panel, ex, batches=n, sink=sink):
+                    progress.update(task, description=f"written {name}")
+                    written += 1
+                    progress.advance(task)
         progress.update(task, description="done")
+    views = alpha_store.register_views(settings.home)
     console.print(f"[green]✓[/] {written} alpha(s) written to {alpha_store.alphas_dir(settings.home)} "
-                  f"in {time.perf_counter() - t1:.1f} s")
+                  f"in {time.perf_counter() - t1:.1f} s; {len(views)} DuckDB views (e.g. SELECT * FROM alpha_001)")
     if skipped:
         console.print(f"skipped (up to date, --resume): {', '.join(skipped)}")
     if program.unavailable:

@@ -53,6 +53,8 @@ def demo(
     years: Annotated[float, typer.Option("--years", help="Years of history.")] = 4.0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same market).")] = 7,
     orders: Annotated[bool, typer.Option("--orders/--no-orders", help="Queue paper orders for the picks.")] = True,
+    alphas: Annotated[str | None, typer.Option("--alphas", help="Alpha pool, e.g. 1-20 (default: all 106).")]
+    = None,
 ) -> None:
     """Build a synthetic KRX market in a fresh home and run the whole loop on it (offline, ~1–3 minutes)."""
     from lasps.cli.daily_cmd import alphas_table, picks_table, wf_table
@@ -81,7 +83,7 @@ def demo(
             elif state in ("done", "skip") and message:
                 console.print(f"    [dim]{step}:[/] {escape(message)}", soft_wrap=True)
 
-        result = run_demo(DemoConfig(home=home, stocks=stocks, years=years, seed=seed, orders=orders),
+        result = run_demo(DemoConfig(home=home, stocks=stocks, years=years, seed=seed, orders=orders, alphas=alphas),
                           progress=stage, daily_progress=daily_step)
 
     d = result.daily

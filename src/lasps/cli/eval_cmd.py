@@ -5,7 +5,9 @@
 - ``lasps eval rank [--split test] [--top 20] [--by ic_ir]`` — ranking of all variants (each alpha
   and its reverse), states how many were tried, shows every split side by side.
 - ``lasps eval walkforward [--top 10] [--lookback 252] [--metric ic_ir]`` — walk-forward selection
-  beside the in-sample illusion and train→test; table, PNG and HTML.
+  beside the in-sample illusion and train→test; table, PNG and HTML. ``--grid-top 5,10,20
+  --grid-lookback 63,126,252`` adds a lookback × top-K grid; ``--executor ray`` (or ``--workers N``)
+  evaluates the alphas in parallel batches and runs the grid cells as parallel tasks.
 - ``lasps eval overfit [--returns ls|lo] [--blocks 16]`` — deflated Sharpe ratio of the in-sample best
   variant and the probability of backtest overfitting (CSCV).
 - ``lasps eval corr [--threshold 0.7]`` — alpha correlation matrix and redundancy clusters.
@@ -23,7 +25,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -70,9 +72,31 @@ def _pct(x: float, digits: int = 1) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:+.{digits}%}"
 
 
+def _executor_for(executor: str | None, workers: int | None, home: Path | None) -> Any:
+    """The executor the options ask for, or None for the plain in-process path (the default)."""
+    from lasps.scale import executor_name, get_executor
+
+    settings = settings_for(home)
+    name = executor_name(executor, settings)
+    if name == "local" and workers in (None, 1):
+        return None
+    return get_executor(name, settings, workers=workers)
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        out = []
+    if not out or min(out) < 1:
+        raise ConfigError(f"{option} {text!r} is not a list of positive integers", where=option,
+                          fix="e.g. 5,10,20")
+    return list(dict.fromkeys(out))
+
+
 def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int, entry: str, quantiles: int,
               universe: str, start: str | None, end: str | None, train_end: str, val_end: str,
-              compute: bool) -> _Run:
+              compute: bool, executor: Any = None) -> _Run:
     from lasps.alpha.store import alphas_dir
     from lasps.config import ensure_home
     from lasps.data.panel_loader import load_panel
@@ -129,8 +153,16 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("evaluating alphas", total=len(names))
-        ev = evaluate_arrays(source(), fwd, panel.universe_mask, panel.dates, panel.codes, cfg,
-                             progress=lambda n: progress.update(task, advance=1, description=f"evaluated {n}"))
+        if executor is None:
+            ev = evaluate_arrays(source(), fwd, panel.universe_mask, panel.dates, panel.codes, cfg,
+                                 progress=lambda n: progress.update(task, advance=1, description=f"evaluated {n}"))
+        else:  # batches read/compute and evaluate in the workers; only statistics come back
+            from lasps.alpha.catalogue import get_catalogue
+            from lasps.research.evaluate import evaluate_alphas
+
+            ev = evaluate_alphas(panel, on_the_fly, cfg, stored=[n for n in names if n not in on_the_fly],
+                                 home=settings.home, executor=executor, catalogue=get_catalogue(settings.home),
+                                 progress=lambda n: progress.update(task, advance=1, description=f"evaluated {n}"))
     ev.unavailable.update(unavailable)
     if not ev.alphas:
         raise ConfigError("none of the requested alphas could be evaluated",
@@ -297,16 +329,46 @@ def walkforward_cmd(
     alphas: AlphasOpt = None, horizon: HorizonOpt = 5, entry: EntryOpt = "open", quantiles: QuantOpt = 10,
     universe: UniverseOpt = "default", start: StartOpt = None, end: EndOpt = None,
     train_end: TrainOpt = "2022-12-31", val_end: ValOpt = "2023-12-31", compute: ComputeOpt = True,
+    grid_top: Annotated[str | None, typer.Option(
+        "--grid-top", help="Also run a grid over these K values, e.g. 5,10,20 (with --grid-lookback).")] = None,
+    grid_lookback: Annotated[str | None, typer.Option(
+        "--grid-lookback", help="Also run a grid over these lookbacks, e.g. 63,126,252.")] = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="local or ray (default: LASPS_EXECUTOR / executor in lasps.toml, else local).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=0, help="Local executor: 1 = in this process (default), 0 = one process per CPU, "
+                                 "N = N spawned processes.")] = None,
     home: HomeOption = None,
 ) -> None:
     """Walk-forward top-K selection beside choosing once in sample (the illusion) and train→test."""
     from lasps.research import io as rio
     from lasps.research import plots
-    from lasps.research.walkforward import WalkForwardConfig, walk_forward
+    from lasps.research.walkforward import (
+        WalkForwardConfig,
+        grid_configs,
+        grid_table,
+        walk_forward,
+        walk_forward_grid,
+    )
 
     wcfg = WalkForwardConfig(top=top, lookback=lookback, metric=metric, every=every)
-    run = _evaluate("walkforward", home, alphas, horizon, entry, quantiles, universe, start, end, train_end,
-                    val_end, compute)
+    grid_cfgs = None
+    if grid_top or grid_lookback:
+        grid_cfgs = grid_configs(_int_list(grid_top, "--grid-top") if grid_top else [top],
+                                 _int_list(grid_lookback, "--grid-lookback") if grid_lookback else [lookback],
+                                 (metric,), every)
+    ex = _executor_for(executor, workers, home)
+    try:
+        run = _evaluate("walkforward", home, alphas, horizon, entry, quantiles, universe, start, end, train_end,
+                        val_end, compute, executor=ex)
+        grid = None
+        if grid_cfgs:
+            with console.status(f"walk-forward grid: {len(grid_cfgs)} configurations"
+                                f"{f' on {ex.name} ({ex.workers} workers)' if ex is not None else ''}"):
+                grid = grid_table(walk_forward_grid(run.ev, grid_cfgs, executor=ex))
+    finally:
+        if ex is not None:
+            ex.close()
     ev = run.ev
     wf = walk_forward(ev, wcfg)
     periods = []
@@ -347,6 +409,17 @@ def walkforward_cmd(
         last = wf.selections[-1]
         console.print(f"latest selection ({ev.dates[last.row]}, from signals {ev.dates[last.first]} … "
                       f"{ev.dates[last.last]}): {', '.join(last.variants) or '(none eligible)'}")
+    if grid is not None:
+        grid_path = rio.write_frame(run.home, "walkforward_grid", grid, run.run_id)
+        g = Table(title=f"walk-forward grid — {len(grid)} configurations tried (choosing the best cell is "
+                        "itself in-sample selection)")
+        for col in ("lookback", "top", "periods", "WF LS a.", "WF LS Sharpe", "WF LO a.", "IS LS a.", "IS − WF"):
+            g.add_column(col, justify="right")
+        for _, r in grid.iterrows():
+            g.add_row(str(r["lookback"]), str(r["top"]), str(r["n_periods"]), _pct(r["wf_ls_ann"]),
+                      _fmt(r["wf_ls_sharpe"], 2), _pct(r["wf_lo_ann"]), _pct(r["is_ls_ann"]), _pct(r["gap_ls_ann"]))
+        console.print(g)
+        console.print(f"[dim]grid: {grid_path}[/]")
     fig = plots.plot_walkforward(wf)
     png = rio.write_bytes(run.home, "walkforward", "png", plots.to_png(fig), run.run_id)
     page = plots.html_page("LASPS — walk-forward vs in-sample selection", [plots.to_svg(fig)],

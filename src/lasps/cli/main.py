@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from lasps import __version__
-from lasps.cli import alpha_cmd, backtest_cmd, data_cmd, eval_cmd, ml_cmd, order_cmd
+from lasps.cli import (
+    alpha_cmd,
+    backtest_cmd,
+    daily_cmd,
+    data_cmd,
+    demo_cmd,
+    eval_cmd,
+    ml_cmd,
+    order_cmd,
+    serve_cmd,
+)
 
 app = typer.Typer(
     name="lasps",
@@ -20,6 +30,9 @@ app.add_typer(eval_cmd.app, name="eval", help="Evaluate alphas in and out of sam
 app.add_typer(backtest_cmd.app, name="backtest", help="Simulate strategies with KRX rules and costs.")
 app.add_typer(order_cmd.app, name="order", help="Guarded, journaled orders: paper (default) or Kiwoom.")
 app.add_typer(ml_cmd.app, name="ml", help="Deep-learning track: datasets, analyses, training, prediction.")
+app.command("daily")(daily_cmd.daily)
+app.command("demo")(demo_cmd.demo)
+app.command("serve")(serve_cmd.serve)
 
 
 @app.command()

@@ -8,11 +8,16 @@
 - ``lasps ml dataset info DIR`` — the manifest's summary (splits, labels, sectors, funnel).
 - ``lasps ml analyze features|single|nonstationarity|patterns DIR`` — the work log's analyses as
   Rich tables + CSV files (default ``DIR/analysis/``).
+- ``lasps ml train --config cfg.toml [--resume]`` — three-phase training (docs/ml-models.md); under
+  ``torchrun`` it trains with DDP.
+- ``lasps ml evaluate --checkpoint RUN/model.pt [--data DIR] [--split test]`` — the evaluation report
+  (JSON + Markdown in the run directory) beside baselines, with collapse flags.
+- ``lasps ml predict --checkpoint RUN/model.pt [--date D]`` — per-stock probabilities/scores into the
+  DuckDB table ``predictions`` and a Parquet file.
 
 Extending: the module-level ``app`` carries one sub-typer per command group (``dataset_app``,
-``analyze_app``); add ``train``/``predict`` as further commands on ``app`` (or a new sub-typer) in
-this file. Heavy imports (numpy kernels, torch) happen inside the commands, so ``lasps --help``
-stays fast and works without torch.
+``analyze_app``) and the ``train``/``evaluate``/``predict`` commands. Heavy imports (numpy kernels,
+torch) happen inside the commands, so ``lasps --help`` stays fast and works without torch.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from rich.table import Table
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
 from lasps.errors import ConfigError
 
-app = typer.Typer(no_args_is_help=True, help="Deep-learning track: datasets, analyses (and later train/predict).")
+app = typer.Typer(no_args_is_help=True,
+                  help="Deep-learning track: datasets, analyses, training, evaluation, prediction.")
 dataset_app = typer.Typer(no_args_is_help=True, help="Build, check and describe ML dataset directories.")
 analyze_app = typer.Typer(no_args_is_help=True, help="The work log's feature/label analyses on a dataset.")
 app.add_typer(dataset_app, name="dataset")
@@ -295,3 +301,136 @@ def analyze_patterns_cmd(
     p1 = _write_csv(by_alpha, o, "patterns_ridge")
     p2 = _write_csv(by_pattern, o, "patterns_coefficients")
     console.print(f"[dim]wrote {escape(str(p1))}, {escape(str(p2))}[/]")
+
+
+# ------------------------------------------------------------------------------------------------
+# train / evaluate / predict (need the ml extra: torch)
+# ------------------------------------------------------------------------------------------------
+def _need_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("this command needs PyTorch", where="lasps ml",
+                          fix="pip install -e '.[ml]' (torch, scikit-learn)") from exc
+
+
+@app.command("train")
+@handle_errors
+def train_cmd(
+    config: Annotated[Path, typer.Option("--config", "-c", show_default=False,
+                                         help="Run configuration (TOML; see docs/examples/train_fusion.toml).")],
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from RUN_DIR/checkpoint.pt (a new run when "
+                                                          "there is none).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite",
+                                            help="Start over although RUN_DIR has a checkpoint.")] = False,
+    data: Annotated[Path | None, typer.Option("--data", help="Override data.dir.", show_default=False)] = None,
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Override run.dir.", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", help="Override run.device (auto, cpu, cuda, cuda:N).",
+                                               show_default=False)] = None,
+    stop_after_epochs: Annotated[int | None, typer.Option("--stop-after-epochs", min=1, help="Checkpoint and stop "
+                                                          "after this many epochs (time-boxed training).",
+                                                          show_default=False)] = None,
+    stop_after_steps: Annotated[int | None, typer.Option("--stop-after-steps", min=1, show_default=False,
+                                                         help="Checkpoint and stop after this many optimizer "
+                                                              "steps.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Rich progress bars.")] = True,
+) -> None:
+    """Train a LASPS fusion or PatchTST model in three phases (run under torchrun for DDP)."""
+    _need_torch()
+    from lasps.ml.train_config import TrainConfig
+    from lasps.ml.trainer import Trainer
+
+    cfg = TrainConfig.from_toml(config)
+    if data is not None:
+        cfg.data.dir = str(data)
+    if run_dir is not None:
+        cfg.run.dir = str(run_dir)
+    if device is not None:
+        cfg.run.device = device
+    cfg.validate(str(config))
+    result = Trainer(cfg, console=console, progress=progress).fit(
+        resume=resume, overwrite=overwrite, stop_after_epochs=stop_after_epochs, stop_after_steps=stop_after_steps)
+    if result.world_size > 1 and int(__import__("os").environ.get("RANK", "0")) != 0:
+        return
+    st = result.state
+    if result.completed:
+        console.print(f"[bold green]trained[/] {escape(str(result.run_dir))}: {st.global_step} optimizer steps; "
+                      f"model {escape(str(result.model_path))}")
+        console.print(f"[dim]next: lasps ml evaluate --checkpoint {escape(str(result.model_path))} --split test[/]")
+    else:
+        console.print(f"[yellow]paused[/] at phase {st.phase_index + 1}/{len(cfg.phases)}, epoch {st.epoch}, batch "
+                      f"{st.batch_in_epoch}; continue with `lasps ml train --config {escape(str(config))} --resume`")
+
+
+@app.command("evaluate")
+@handle_errors
+def evaluate_cmd(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="A run's model.pt (or phase*_best.pt / "
+                                                                  "checkpoint.pt, or the run directory).",
+                                             show_default=False)],
+    data: Annotated[Path | None, typer.Option("--data", help="Dataset directory (default: the run's).",
+                                              show_default=False)] = None,
+    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for eval_SPLIT.json/.md (default: the "
+                                                           "checkpoint's directory).", show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Inference batch size.")] = 256,
+    max_samples: Annotated[int | None, typer.Option(min=1, help="Evaluate only the first N samples of the split.",
+                                                    show_default=False)] = None,
+    fail_on_collapse: Annotated[bool, typer.Option("--fail-on-collapse", help="Exit with code 3 when the model "
+                                                                              "collapsed.")] = False,
+) -> None:
+    """Evaluate a model on a split beside baselines; writes JSON + Markdown; flags collapsed models."""
+    _need_torch()
+    from lasps.ml.evaluation import evaluate_checkpoint, print_report
+
+    if split not in ("train", "val", "test"):
+        raise ConfigError(f"unknown split {split!r}", where="--split", fix="use train, val or test")
+    report = evaluate_checkpoint(checkpoint, data, split, out_dir=out, device=device, batch_size=batch_size,
+                                 max_samples=max_samples)
+    print_report(report, console)
+    files = report.get("files", {})
+    console.print(f"[dim]wrote {escape(files.get('json', ''))}, {escape(files.get('markdown', ''))}[/]")
+    if report["collapsed"] and fail_on_collapse:
+        raise typer.Exit(code=3)
+
+
+@app.command("predict")
+@handle_errors
+def predict_cmd(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="A run's model.pt (or the run directory).",
+                                             show_default=False)],
+    date: Annotated[str | None, typer.Option("--date", help="Session to predict (YYYY-MM-DD); default: the last "
+                                                            "stored session.", show_default=False)] = None,
+    model_name: Annotated[str | None, typer.Option("--model-name", help="Name stored with the predictions "
+                                                                        "(default: the run directory's name).",
+                                                   show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Directory for the Parquet file (default "
+                                                           "HOME/predictions/MODEL).", show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    top: Annotated[int, typer.Option(min=0, help="Rows to print.")] = 20,
+    universe: Annotated[str | None, typer.Option(help="Override the dataset's universe.", show_default=False)] = None,
+    home: HomeOption = None,
+) -> None:
+    """Predict every stock on a date; store the rows in DuckDB (table predictions) and Parquet."""
+    _need_torch()
+    from lasps.ml.predictor import predict_date
+
+    settings = settings_for(home)
+    res = predict_date(checkpoint, date, settings.home, model_name=model_name, device=device, universe=universe,
+                       parquet_dir=out)
+    f = res.frame
+    table = Table(title=f"{res.model} on {res.date}: {len(f):,} stocks (best score first)", title_justify="left",
+                  header_style="bold")
+    cols = ["rank", "code", "name", "sector_name", "pred_class", "score"]
+    cols += ["p_sell", "p_hold", "p_buy"] if f["p_buy"].notna().any() else ["pred_return"]
+    for c in cols:
+        table.add_column(c, justify="right" if c in ("rank", "score", "p_sell", "p_hold", "p_buy", "pred_return")
+                         else "left")
+    for rec in f.head(top).itertuples(index=False):
+        table.add_row(*[_fmt(getattr(rec, c)) if c not in ("rank",) else str(getattr(rec, c)) for c in cols])
+    if top:
+        console.print(table)
+    console.print(f"[dim]skipped: {', '.join(f'{k} {v}' for k, v in res.dropped.items() if v) or 'none'}[/]")
+    console.print(f"[bold green]stored[/] {len(f):,} rows in {escape(str(settings.home / 'lasps.duckdb'))} "
+                  f"(table predictions) and {escape(str(res.parquet))}")

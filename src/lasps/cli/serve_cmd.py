@@ -22,7 +22,6 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to bind; 127.0.0.1 keeps it local (use 0.0.0.0 "
                                                      "only behind a firewall/proxy).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
-    reload: Annotated[bool, typer.Option("--reload", help="Restart on code changes (development).")] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
     home: HomeOption = None,
 ) -> None:
@@ -51,7 +50,7 @@ def serve(
     console.print(f"LASPS service for [bold]{home_path}[/] on http://{host}:{port}  "
                   f"(dashboard /, API docs /docs; Ctrl-C stops)")
     app = create_app(home_path)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, reload=reload)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m lasps.cli.serve_cmd`

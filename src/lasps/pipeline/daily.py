@@ -353,28 +353,30 @@ def check_date_stored(stored: np.ndarray, day: dt.date, *, online: bool) -> None
                      fix="fetch it with `lasps data update --start YYYY-MM-DD`, or choose another date")
 
 
-def _specs(ctx: _Ctx) -> list[Any]:
-    return [ctx.catalogue[n] for n in ctx.pool]
-
-
 def _step_compute(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     if ctx.config.dry_run:
         log.info("compute: dry run: alphas are computed in memory by the evaluation, nothing is written")
         return {"note": "dry run", "unavailable": {}, "as_of": list(ctx.pool)}, True
+    if ctx.config.universe != "default":  # the store keeps one file per alpha, for the default universe
+        log.info("compute: universe %s: alphas are computed in memory (the alpha store holds the default "
+                 "universe, which cross-sectional alphas depend on)", ctx.config.universe)
+        return {"note": f"universe {ctx.config.universe}: computed in memory", "unavailable": {},
+                "as_of": list(ctx.pool)}, True
     from lasps.pipeline.alphas import compute_alphas
 
-    done = [0]
-
     def tick(name: str) -> None:
-        done[0] += 1
         if ctx.progress is not None:
             ctx.progress("compute", "tick", name)
 
-    rep = compute_alphas(ctx.home, _specs(ctx), ctx.date, universe=ctx.config.universe, catalogue=ctx.catalogue,
+    rep = compute_alphas(ctx.home, [ctx.catalogue[n] for n in ctx.pool], ctx.date, catalogue=ctx.catalogue,
                          progress=tick)
     log.info("compute: %s (%.1f s)", rep.line(), rep.seconds)
-    for name, why in list(rep.recomputed.items())[:3]:
-        log.info("compute: %s recomputed: %s", name, why)
+    reasons: dict[str, list[str]] = {}
+    for name, why in rep.recomputed.items():
+        reasons.setdefault(why, []).append(name)
+    for why, names in reasons.items():
+        log.info("compute: %d recomputed in full (%s%s): %s", len(names), ", ".join(names[:4]),
+                 " …" if len(names) > 4 else "", why)
     return rep.as_dict() | {"line": rep.line()}, False
 
 
@@ -445,7 +447,7 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     lag = cfg.horizon + 1
     wcfg = WalkForwardConfig(top=cfg.top_k, lookback=cfg.window, metric=cfg.metric)
     need = lag + wcfg.min_known() + 1
-    if T < need:
+    if need > T:
         raise ConfigError(
             f"not enough history before {ctx.date}: {T} stored sessions up to it, the selection needs at least "
             f"{need} (window {cfg.window} → {wcfg.min_known()} known IC days, plus {lag} sessions until a "
@@ -599,7 +601,7 @@ def _step_select(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     for i, (_, r) in enumerate(chosen.iterrows(), start=1):
         v = str(r["variant"])
         alpha = v[:-4] if v.endswith("_rev") else v
-        spec = ctx.catalogue[alpha] if alpha in ctx.catalogue else None
+        spec = ctx.catalogue.get(alpha)
         w = wfv.loc[v] if v in wfv.index else None
         rows.append({
             "rank": i, "variant": v, "alpha": alpha, "direction": -1 if v.endswith("_rev") else 1,
@@ -615,7 +617,7 @@ def _step_select(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         })
     doc = {"date": ctx.date.isoformat(), "metric": cfg.metric, "window": [ev_meta.get("window_first"),
                                                                          ev_meta.get("window_last")],
-           "min_known": min_known, "n_variants": int(len(rank)), "n_eligible": int(ok.sum()), "variants": rows}
+           "min_known": min_known, "n_variants": len(rank), "n_eligible": int(ok.sum()), "variants": rows}
     write_json(ctx.file("selection.json"), doc)
     if len(rows) < cfg.top_k:
         ctx.warnings.append(f"only {len(rows)} of the requested {cfg.top_k} variants had enough known ICs")
@@ -802,6 +804,10 @@ def _step_orders(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     results: list[dict[str, Any]] = []
     with open_manager("paper", home=ctx.home, clock=clock) as desk:
         plan = out.read_json(plan_path)
+        codes = [c for c, _ in weights]
+        revision = 0
+        if plan and plan.get("picks") != codes:  # the picks changed since the plan: plan again, new ids
+            revision, plan = int(plan.get("revision") or 0) + 1, None
         if not plan:  # plan once; a resumed run re-places the same client ids (the journal deduplicates)
             positions = desk.positions()
             prices = dict(ref)
@@ -813,8 +819,9 @@ def _step_orders(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
             value = desk.cash() + sum(p.qty * prices.get(p.code, p.avg_price) for p in positions)
             capital = float(cfg.capital or value)
             reqs = orders_from_picks(weights, capital, desk.broker, prices)
-            tag = ctx.date.strftime("%Y%m%d")
+            tag = ctx.date.strftime("%Y%m%d") + (f"r{revision}" if revision else "")
             plan = {"date": ctx.date.isoformat(), "capital": capital, "clock": clock.now().isoformat(),
+                    "picks": codes, "revision": revision,
                     "orders": [{"code": r.code, "side": r.side.value, "qty": r.qty, "price": r.price,
                                 "client_order_id": f"D{tag}-{r.side.value}-{r.code}"} for r in reqs]}
             write_json(plan_path, plan)
@@ -958,32 +965,7 @@ def run_daily(home: Path | str, config: DailyConfig | None = None, *, settings: 
             log.info("lasps daily %s (run %d%s) in %s", day, journal.runs, ", dry run" if cfg.dry_run else "", home)
             ctx = _Ctx(home, cfg, settings, day, directory, journal, source_name, source, progress, clock, now, pool,
                        catalogue)
-            for step in STEPS:
-                if step == "compute":
-                    check_date_stored(ctx.stored(), day, online=source_name is not None)
-                if journal.is_done(step) and _outputs_exist(ctx, step):
-                    log.info("%s: done earlier (%s), skipped", step, journal.steps[step].finished)
-                    if progress is not None:
-                        progress(step, "skip", "done earlier")
-                    continue
-                if progress is not None:
-                    progress(step, "start", "")
-                journal.start(step)
-                t0 = time.perf_counter()
-                try:
-                    summary, skipped = _STEP_FUNCS[step](ctx)
-                except BaseException as exc:
-                    what = exc.what if isinstance(exc, LaspsError) else f"{type(exc).__name__}: {exc}"
-                    journal.fail(step, what, time.perf_counter() - t0)
-                    log.error("%s failed: %s", step, what)
-                    if progress is not None:
-                        progress(step, "fail", what)
-                    raise
-                journal.finish(step, summary, time.perf_counter() - t0, skipped=skipped)
-                if progress is not None:
-                    progress(step, "skip" if skipped else "done", summary.get("line") or summary.get("note") or "")
-                if os.environ.get(CRASH_ENV) == step:  # test hook: die like a killed process
-                    os.kill(os.getpid(), signal.SIGKILL)
+            _run_steps(ctx)
             result = _result(ctx, time.perf_counter() - t_start)
     finally:
         log.removeHandler(handler)
@@ -991,6 +973,37 @@ def run_daily(home: Path | str, config: DailyConfig | None = None, *, settings: 
         if tmp_dir is not None:
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return result
+
+
+def _run_steps(ctx: _Ctx) -> None:
+    """Run every step that is not done yet, journaling each (see the module docstring)."""
+    journal, progress = ctx.journal, ctx.progress
+    for step in STEPS:
+        if step == "compute":
+            check_date_stored(ctx.stored(), ctx.date, online=ctx.source_name is not None)
+        if journal.steps[step].status == "skipped" or (journal.is_done(step) and _outputs_exist(ctx, step)):
+            log.info("%s: done earlier (%s), skipped", step, journal.steps[step].finished)
+            if progress is not None:
+                progress(step, "skip", "done earlier")
+            continue
+        if progress is not None:
+            progress(step, "start", "")
+        journal.start(step)
+        t0 = time.perf_counter()
+        try:
+            summary, skipped = _STEP_FUNCS[step](ctx)
+        except BaseException as exc:
+            what = exc.what if isinstance(exc, LaspsError) else f"{type(exc).__name__}: {exc}"
+            journal.fail(step, what, time.perf_counter() - t0)
+            log.error("%s failed: %s", step, what)
+            if progress is not None:
+                progress(step, "fail", what)
+            raise
+        journal.finish(step, summary, time.perf_counter() - t0, skipped=skipped)
+        if progress is not None:
+            progress(step, "skip" if skipped else "done", summary.get("line") or summary.get("note") or "")
+        if os.environ.get(CRASH_ENV) == step:  # test hook: die like a killed process
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _result(ctx: _Ctx, seconds: float) -> DailyResult:

@@ -35,7 +35,7 @@ Progress = Callable[[str, str], None]
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Parameters of the demo (see the module docstring)."""
+    """Parameters of the demo (see the module docstring); ``alphas`` restricts the alpha pool (default all)."""
 
     home: Path = Path("lasps_home/demo")
     stocks: int = 500
@@ -46,6 +46,7 @@ class DemoConfig:
     orders: bool = True
     trade_sessions: int = 200
     select_sessions: int = 250
+    alphas: str | None = None
 
     def validate(self) -> None:
         if not 50 <= self.stocks <= 4000:
@@ -136,7 +137,7 @@ def run_demo(config: DemoConfig | None = None, progress: Progress | None = None,
     say("daily", f"lasps daily --date {last} --top-k {cfg.top_k} --picks {cfg.picks}"
                  + (" --orders paper" if cfg.orders else ""))
     daily = run_daily(home, DailyConfig(date=last.isoformat(), top_k=cfg.top_k, picks=cfg.picks,
-                                        orders="paper" if cfg.orders else None),
+                                        orders="paper" if cfg.orders else None, alphas=cfg.alphas),
                       clock=next_open_clock(last) if cfg.orders else None, progress=daily_progress)
     timings["daily"] = time.perf_counter() - t0
 
@@ -149,7 +150,7 @@ def run_demo(config: DemoConfig | None = None, progress: Progress | None = None,
     say("backtest", f"lasps backtest oos --select {periods['select']} --trade {periods['trade']} (voting, top "
                     f"{cfg.top_k} variants, {cfg.picks} names, KRX costs)")
     oos = run_oos(home, str(sel_start), str(sel_end), str(trade_start), str(dates[-1]), strategy="voting",
-                  n_alphas=cfg.top_k, params=RunParams(top=cfg.picks, rebalance=5, pool="stored"))
+                  n_alphas=cfg.top_k, params=RunParams(top=cfg.picks, rebalance=5, pool=cfg.alphas or "stored"))
     timings["backtest"] = time.perf_counter() - t0
     say("done", "")
     return DemoResult(home=home, timings=timings, listings=listings, price_rows=rows, first=str(dates[0]),

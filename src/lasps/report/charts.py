@@ -109,7 +109,7 @@ def _frame(width: int, height: int, title: str) -> list[str]:
 
 
 def line_chart(lines: Sequence[Line], *, title: str, y_label: str = "", y_format: str = "num",
-               width: int = 860, height: int = 300, ref: float | None = None,
+               width: int = 1080, height: int = 320, ref: float | None = None,
                shade: tuple[np.datetime64, np.datetime64, str] | None = None, log_y: bool = False) -> str:
     """Dated lines on shared axes (see the module docstring).
 
@@ -225,7 +225,7 @@ def heatmap(labels: Sequence[str], matrix: np.ndarray, *, title: str, vmax: floa
     """A square matrix with row/column labels, a diverging palette in ``[-vmax, vmax]`` and cell values."""
     n = len(labels)
     label_w = 10 + 7 * max((len(s) for s in labels), default=4)
-    width = label_w + n * cell + 80
+    width = max(label_w + n * cell + 80, 24 + int(7.6 * len(title)))
     height = 40 + label_w + n * cell + 20
     parts = _frame(width, height, title)
     x0, y0 = label_w, 34 + label_w

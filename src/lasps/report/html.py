@@ -37,7 +37,8 @@ CSS = """
 body{margin:0;background:#f6f7f9;color:var(--fg);font:14px/1.5 system-ui,-apple-system,'Segoe UI','Noto Sans KR',
 'Malgun Gothic',sans-serif}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:30px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
+h1{font-size:24px;margin:0 0 4px}
+h2{font-size:18px;margin:30px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 h3{font-size:15px;margin:18px 0 8px}
 .lede{color:var(--muted);margin:0 0 18px}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px 16px;margin:12px 0;overflow-x:auto}
@@ -142,7 +143,7 @@ def render_html(report: DailyReport) -> str:
     # picks
     P.append("<h2>Picks</h2>")
     if report.picks:
-        P.append('<div class="card">' + table_html(PICK_HEADER, picks_rows(report), "rlllllrrl", table_id="picks")
+        P.append('<div class="card">' + table_html(PICK_HEADER, picks_rows(report), "rllllrrrl", table_id="picks")
                  + "</div>")
         variants = [a.variant for a in report.alphas]
         head = "".join(f'<th class="r">{_e(v)}</th>' for v in variants)
@@ -187,8 +188,9 @@ def render_html(report: DailyReport) -> str:
                                                                  "rank correlation, sign-adjusted)") + "</div>")
     # walk-forward
     P.append("<h2>Walk-forward vs in sample</h2>")
-    P.append(f'<p class="small">The selection rule traded as an equal-weight composite of the chosen variants, '
-             f"{report.horizon}-session holdings, no costs. The in-sample line chooses once with the whole "
+    P.append(f'<p class="small">The selection rule traded as an equal-weight composite of the chosen variants '
+             f"(LO = long-only top decile, L/S = top minus bottom decile), {report.horizon}-session holdings, no "
+             "costs. The in-sample line chooses once with the whole "
              "history — knowledge nobody had at the time.</p>")
     P.append('<div class="card">' + table_html(WF_HEADER, wf_rows(report), "lrlrrrrrrr", table_id="walkforward",
                                                 signed=True) + "</div>")

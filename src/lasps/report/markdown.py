@@ -80,8 +80,8 @@ def alpha_rows(report: DailyReport) -> list[list[str]]:
     return rows
 
 
-WF_HEADER = ["approach", "periods", "span", "long-only total", "long-only ann.", "long-only Sharpe",
-             "long-short total", "long-short ann.", "long-short Sharpe", "market ann."]
+WF_HEADER = ["approach", "periods", "span", "LO total", "LO ann.", "LO Sharpe", "L/S total", "L/S ann.",
+             "L/S Sharpe", "market ann."]
 
 
 def wf_rows(report: DailyReport) -> list[list[str]]:
@@ -113,7 +113,8 @@ ORDER_HEADER = ["code", "side", "qty", "price", "state", "client order id", "rea
 def order_rows(report: DailyReport) -> list[list[str]]:
     rows = []
     for o in report.orders or []:
-        rows.append([str(o.get("code", "")), str(o.get("side", "")), str(o.get("qty", "")),
+        qty = o.get("qty")
+        rows.append([str(o.get("code", "")), str(o.get("side", "")), f"{qty:,}" if isinstance(qty, int) else str(qty),
                      "market" if o.get("price") is None else fmt_krw(o.get("price")), str(o.get("state", "")),
                      str(o.get("client_order_id") or ""), str(o.get("reason") or "")])
     return rows
@@ -132,7 +133,7 @@ def render_markdown(report: DailyReport) -> str:
     L: list[str] = [f"# {report.title}", "", f"> {lede(report)}", ""]
     L += ["## Picks", ""]
     if report.picks:
-        L += _table(PICK_HEADER, picks_rows(report), "rlllllrrl")
+        L += _table(PICK_HEADER, picks_rows(report), "rllllrrrl")
         variants = [a.variant for a in report.alphas]
         L += ["", "### Per-alpha contributions", "",
               "Percentile rank of each pick in each selected variant today (1.00 = the top of the universe); "
@@ -154,7 +155,7 @@ def render_markdown(report: DailyReport) -> str:
         L.append(f"- **{a.variant}**{_md(desc)}: `{sign}{a.formula}`")
     L += ["", "## Walk-forward vs in sample", "",
           f"The selection rule (top {len(report.alphas)} by trailing {report.settings.get('selection metric')}) "
-          f"traded as an equal-weight composite: long-only = top decile, long-short = top minus bottom decile, "
+          f"traded as an equal-weight composite: LO = long-only top decile, L/S = top minus bottom decile, "
           f"{report.horizon}-session holdings, no costs.", ""]
     L += _table(WF_HEADER, wf_rows(report), "lrlrrrrrrr")
     line = overfit_line(report)
@@ -164,7 +165,7 @@ def render_markdown(report: DailyReport) -> str:
         L += ["", "## Paper orders", ""]
         L += _table(ORDER_HEADER, order_rows(report), "llrrlll") if report.orders else ["_No orders were needed._"]
     L += ["", "## Data coverage", ""]
-    L += _table(["", ""], [[k, str(v)] for k, v in report.coverage.items()])
+    L += _table(["item", "value"], [[k, str(v)] for k, v in report.coverage.items()])
     L += ["", "## Warnings", ""]
     L += [f"- {w}" for w in report.warnings] or ["- none"]
     L += ["", "## Method", ""]

@@ -14,6 +14,12 @@ pass, never recomputed: ``IC_rev = -IC`` exactly (average ranks mirror), and the
 from the mirrored ranks ``n + 1 - r`` of the same sort (identical to the forward buckets read
 backwards except for names exactly on a bucket boundary).
 
+Scale-out: :func:`evaluate_alphas` computes (or reads from the alpha store) **and** evaluates alphas in
+batches on a :mod:`lasps.scale` executor. The panel and the sorted forward returns
+(:class:`EvalContext`) are shipped once; a task returns only its alphas' small per-date statistics
+(:class:`AlphaStats`), never a ``(T, N)`` alpha. :func:`evaluate_arrays` runs the same per-alpha function
+in this process, so both give the same bits.
+
 Memory: the evaluation holds the forward returns and universe mask ``(T, N)``, one alpha at a time, and
 per alpha ``O(T * Q)`` statistics plus ``(T / h, N)`` float32 z-ranks: ~1 GB for 101 alphas on a
 4,000 x 2,900 panel.
@@ -22,8 +28,10 @@ per alpha ``O(T * Q)`` statistics plus ``(T / h, N)`` float32 z-ranks: ~1 GB for
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +39,12 @@ from lasps.errors import ConfigError
 from lasps.research import kernels
 from lasps.research.forward import ForwardReturns, check_timing, panel_forward_returns
 from lasps.research.splits import Splits, SplitSpec, make_splits
+
+if TYPE_CHECKING:
+    from lasps.alpha.catalogue import AlphaSpec, Catalogue
+    from lasps.alpha.conventions import Conventions
+    from lasps.data.panel import Panel
+    from lasps.scale.base import Executor
 
 REV_SUFFIX = "_rev"
 
@@ -169,6 +183,121 @@ def variant_names(alphas: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class EvalContext:
+    """What every alpha's pass shares: forward returns and universe, sorted once per date.
+
+    ``values``/``mask`` ``(T, N)``; ``forder, fcount, franks`` from :func:`kernels.sort_rows`;
+    ``market, n_universe`` ``(T,)``; ``sample_rows`` ``(R,)`` and ``zrow`` ``(T,)`` (row -> sample index
+    or -1). Built by :func:`eval_context`; shipped once to the workers of :func:`evaluate_alphas`.
+    """
+
+    config: EvalConfig
+    values: np.ndarray
+    mask: np.ndarray
+    forder: np.ndarray
+    fcount: np.ndarray
+    franks: np.ndarray
+    market: np.ndarray
+    n_universe: np.ndarray
+    sample_rows: np.ndarray
+    zrow: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.values.shape  # type: ignore[return-value]
+
+
+@dataclass
+class AlphaStats:
+    """Per-date statistics of one alpha in both directions (row 0 = the alpha, row 1 = its reverse).
+
+    ``ic`` ``(T,)`` (the reverse's is ``-ic``); ``long, short, turnover`` ``(2, T)``; ``qmean``
+    ``(2, T, Q)``; ``n_alpha, n_pairs`` ``(T,)``; ``zranks`` ``(R, N)`` float32 at the sample rows.
+    """
+
+    name: str
+    ic: np.ndarray
+    long: np.ndarray
+    short: np.ndarray
+    turnover: np.ndarray
+    qmean: np.ndarray
+    n_alpha: np.ndarray
+    n_pairs: np.ndarray
+    zranks: np.ndarray
+
+
+def eval_context(fwd: ForwardReturns, mask: np.ndarray, config: EvalConfig) -> EvalContext:
+    """Check shapes and timing, sort the forward returns of every date once (see :class:`EvalContext`)."""
+    values = np.ascontiguousarray(fwd.values, dtype=np.float64)
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    T, N = values.shape
+    if mask.shape != (T, N):
+        raise ValueError(f"mask has shape {mask.shape}, forward returns {(T, N)}")
+    if fwd.horizon != config.horizon or fwd.entry != config.entry:
+        raise ValueError("forward returns were computed with another horizon/entry than the config")
+    forder, fcount, franks = kernels.sort_rows(values, mask)
+    market, n_universe = kernels.masked_mean_rows(values, mask)
+    sample_rows = np.arange(0, T, config.every, dtype=np.int64)
+    zrow = np.full(T, -1, dtype=np.int64)
+    zrow[sample_rows] = np.arange(len(sample_rows))
+    return EvalContext(config, values, mask, forder, fcount, franks, market, n_universe, sample_rows, zrow)
+
+
+def alpha_stats(ctx: EvalContext, name: str, arr: np.ndarray) -> AlphaStats:
+    """One kernel pass over a ``(T, N)`` alpha: its :class:`AlphaStats` (both directions)."""
+    config = ctx.config
+    T, N = ctx.shape
+    a = np.ascontiguousarray(arr, dtype=np.float64)
+    if a.shape != (T, N):
+        raise ValueError(f"alpha {name!r} has shape {a.shape}, expected {(T, N)}")
+    zout = np.full((len(ctx.sample_rows), N), np.nan, dtype=np.float32)
+    res = kernels.evaluate_alpha(a, ctx.values, ctx.mask, ctx.forder, ctx.fcount, ctx.franks, config.quantiles,
+                                 config.min_names, ctx.zrow, zout)
+    a_ic, a_na, a_np, a_qm, _qc, a_long, a_short, in_top, has_top = res
+    del a, res
+    a_turn = kernels.long_turnover(in_top, has_top, config.horizon)
+    del in_top
+    return AlphaStats(name, a_ic, a_long, a_short, a_turn, a_qm, a_na, a_np, zout)
+
+
+def assemble_evaluation(ctx: EvalContext, stats: Sequence[AlphaStats], fwd: ForwardReturns, dates: np.ndarray,
+                        codes: np.ndarray, *, unavailable: Mapping[str, str] | None = None,
+                        seconds: float = 0.0) -> Evaluation:
+    """Stack per-alpha statistics (in the given order) into an :class:`Evaluation`."""
+    config = ctx.config
+    T, _ = ctx.shape
+    Q = config.quantiles
+    names: list[str] = []
+    ic, long_, short, turn, qmean, n_alpha, n_pairs = [], [], [], [], [], [], []
+    zranks: dict[str, np.ndarray] = {}
+    for st in stats:
+        if st.name in zranks:
+            raise ConfigError(f"alpha {st.name!r} given twice")
+        names.append(st.name)
+        ic += [st.ic, -st.ic]
+        long_ += [st.long[0], st.long[1]]
+        short += [st.short[0], st.short[1]]
+        turn += [st.turnover[0], st.turnover[1]]
+        qmean += [st.qmean[0], st.qmean[1]]
+        n_alpha.append(st.n_alpha)
+        n_pairs.append(st.n_pairs)
+        zranks[st.name] = st.zranks
+
+    def stack(xs: list[np.ndarray], shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        return np.stack(xs) if xs else np.zeros((0, *shape), dtype=dtype)
+
+    return Evaluation(
+        dates=np.asarray(dates, dtype="datetime64[D]"), codes=np.asarray(codes, dtype=object), config=config,
+        fwd=fwd, mask=ctx.mask, alphas=tuple(names), variants=variant_names(names),
+        ic=stack(ic, (T,)), long=stack(long_, (T,)), short=stack(short, (T,)), turnover=stack(turn, (T,)),
+        qmean=stack(qmean, (T, Q)), n_alpha=stack(n_alpha, (T,), np.int64), n_pairs=stack(n_pairs, (T,), np.int64),
+        n_universe=ctx.n_universe, market=ctx.market, sample_rows=ctx.sample_rows, zranks=zranks,
+        splits=make_splits(dates, fwd.known_row, config.splits, usable=ctx.n_universe >= config.min_names),
+        unavailable=dict(unavailable or {}), seconds=seconds,
+    )
+
+
 def evaluate_arrays(alphas: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]],
                     fwd: ForwardReturns, mask: np.ndarray, dates: np.ndarray, codes: np.ndarray,
                     config: EvalConfig | None = None, *, unavailable: Mapping[str, str] | None = None,
@@ -181,61 +310,137 @@ def evaluate_arrays(alphas: Mapping[str, np.ndarray] | Iterable[tuple[str, np.nd
     """
     config = config or EvalConfig()
     t0 = time.perf_counter()
-    values = np.ascontiguousarray(fwd.values, dtype=np.float64)
-    mask = np.ascontiguousarray(mask, dtype=bool)
-    T, N = values.shape
-    if mask.shape != (T, N):
-        raise ValueError(f"mask has shape {mask.shape}, forward returns {(T, N)}")
-    if fwd.horizon != config.horizon or fwd.entry != config.entry:
-        raise ValueError("forward returns were computed with another horizon/entry than the config")
-    forder, fcount, franks = kernels.sort_rows(values, mask)
-    market, n_universe = kernels.masked_mean_rows(values, mask)
-    every = config.every
-    sample_rows = np.arange(0, T, every, dtype=np.int64)
-    zrow = np.full(T, -1, dtype=np.int64)
-    zrow[sample_rows] = np.arange(len(sample_rows))
-    Q = config.quantiles
-    names: list[str] = []
-    ic, long_, short, turn, qmean, n_alpha, n_pairs = [], [], [], [], [], [], []
-    zranks: dict[str, np.ndarray] = {}
+    ctx = eval_context(fwd, mask, config)
+    stats: list[AlphaStats] = []
+    seen: set[str] = set()
     items = alphas.items() if isinstance(alphas, Mapping) else alphas
     for name, arr in items:
-        if name in zranks:
+        if name in seen:
             raise ConfigError(f"alpha {name!r} given twice")
-        a = np.ascontiguousarray(arr, dtype=np.float64)
-        if a.shape != (T, N):
-            raise ValueError(f"alpha {name!r} has shape {a.shape}, expected {(T, N)}")
-        zout = np.full((len(sample_rows), N), np.nan, dtype=np.float32)
-        res = kernels.evaluate_alpha(a, values, mask, forder, fcount, franks, Q, config.min_names,
-                                     zrow, zout)
-        a_ic, a_na, a_np, a_qm, _qc, a_long, a_short, in_top, has_top = res
-        del a, arr, res
-        a_turn = kernels.long_turnover(in_top, has_top, config.horizon)
-        del in_top
-        names.append(name)
-        ic += [a_ic, -a_ic]
-        long_ += [a_long[0], a_long[1]]
-        short += [a_short[0], a_short[1]]
-        turn += [a_turn[0], a_turn[1]]
-        qmean += [a_qm[0], a_qm[1]]
-        n_alpha.append(a_na)
-        n_pairs.append(a_np)
-        zranks[name] = zout
+        seen.add(name)
+        stats.append(alpha_stats(ctx, name, arr))
+        del arr
         if progress is not None:
             progress(name)
+    return assemble_evaluation(ctx, stats, fwd, dates, codes, unavailable=unavailable,
+                               seconds=time.perf_counter() - t0)
 
-    def stack(xs: list[np.ndarray], shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
-        return np.stack(xs) if xs else np.zeros((0, *shape), dtype=dtype)
 
-    return Evaluation(
-        dates=np.asarray(dates, dtype="datetime64[D]"), codes=np.asarray(codes, dtype=object), config=config,
-        fwd=fwd, mask=mask, alphas=tuple(names), variants=variant_names(names),
-        ic=stack(ic, (T,)), long=stack(long_, (T,)), short=stack(short, (T,)), turnover=stack(turn, (T,)),
-        qmean=stack(qmean, (T, Q)), n_alpha=stack(n_alpha, (T,), np.int64), n_pairs=stack(n_pairs, (T,), np.int64),
-        n_universe=n_universe, market=market, sample_rows=sample_rows, zranks=zranks,
-        splits=make_splits(dates, fwd.known_row, config.splits, usable=n_universe >= config.min_names),
-        unavailable=dict(unavailable or {}), seconds=time.perf_counter() - t0,
-    )
+# ------------------------------------------------------------------------------- on an executor
+
+
+@dataclass(frozen=True)
+class EvalBatch:
+    """One task of :func:`evaluate_alphas`: alphas to read from the store and alphas to compute."""
+
+    stored: tuple[str, ...] = ()
+    home: str | None = None
+    specs: tuple[AlphaSpec, ...] = ()
+    conventions: Conventions | None = None
+    industry: bool = True
+
+
+@dataclass(frozen=True)
+class EvalShared:
+    """The object an :func:`evaluate_alphas` run ships once: the panel and the :class:`EvalContext`."""
+
+    panel: Panel
+    ctx: EvalContext
+
+
+def evaluate_batch(shared: EvalShared, batch: EvalBatch) -> tuple[list[AlphaStats], dict[str, str]]:
+    """Task body: read/compute the batch's alphas one at a time and keep only their statistics."""
+    panel, ctx = shared.panel, shared.ctx
+    stats: list[AlphaStats] = []
+    unavailable: dict[str, str] = {}
+    if batch.stored:
+        from lasps.alpha.store import read_alpha
+
+        for name in batch.stored:
+            stats.append(alpha_stats(ctx, name, read_alpha(batch.home, name, panel)))
+    if batch.specs:
+        from lasps.alpha.conventions import DEFAULT
+        from lasps.alpha.engine import compile_alphas
+
+        program = compile_alphas(batch.specs, panel, batch.conventions or DEFAULT, batch.industry)
+        unavailable.update(program.unavailable)
+        for name, arr in program.run(panel):
+            stats.append(alpha_stats(ctx, name, arr))
+            del arr
+    return stats, unavailable
+
+
+def _owned(a: np.ndarray) -> np.ndarray:
+    return a if a.flags.writeable else a.copy()
+
+
+def evaluate_alphas(panel: Panel, alphas: Sequence[int | str | AlphaSpec] = (), config: EvalConfig | None = None,
+                    *, stored: Sequence[str] = (), home: Path | str | None = None, executor: Executor | None = None,
+                    batches: int | None = None, conventions: Conventions | None = None, industry: bool = True,
+                    catalogue: Catalogue | None = None,
+                    progress: Callable[[str], None] | None = None) -> Evaluation:
+    """Compute (or read) and evaluate alphas over ``panel`` in batches on ``executor``.
+
+    Parameters
+    ----------
+    panel:
+        The market panel (universe = ``panel.universe_mask``).
+    alphas:
+        Ids, names or specs computed by the engine inside the tasks (see
+        :func:`lasps.alpha.engine.plan_batches`); unavailable ones go to ``Evaluation.unavailable``.
+    stored:
+        Names read from the alpha store under ``home`` inside the tasks (``home`` must be visible to
+        every worker: a shared filesystem on a cluster). They come first in the result, then ``alphas``
+        in request order — the order ``lasps eval`` uses.
+    executor:
+        ``None``: in this process (:class:`~lasps.scale.LocalExecutor` with one worker).
+    batches:
+        Batches per kind (stored / computed); default ``executor.workers``.
+    conventions, industry, catalogue:
+        As for :func:`lasps.alpha.engine.compute`.
+    progress:
+        Called with each alpha's name as its batch comes back.
+
+    Returns
+    -------
+    Evaluation
+        The same values as ``evaluate(panel, compute(panel, alphas), config)`` (bit for bit).
+    """
+    from lasps.alpha.conventions import DEFAULT
+    from lasps.alpha.engine import compile_alphas, plan_batches
+    from lasps.scale.base import balanced_chunks
+    from lasps.scale.local import LocalExecutor
+
+    config = config or EvalConfig()
+    conv = conventions or DEFAULT
+    t0 = time.perf_counter()
+    stored = list(stored)
+    if stored and home is None:
+        raise ConfigError("stored alphas need the LASPS home they are stored under", fix="pass home=")
+    fwd = panel_forward_returns(panel, config.horizon, config.entry)
+    ctx = eval_context(fwd, panel.universe_mask, config)
+    program = compile_alphas(alphas, panel, conv, industry, catalogue=catalogue) if len(alphas) else None
+    unavailable = dict(program.unavailable) if program is not None else {}
+    order = stored + (program.names if program is not None else [])
+    if len(set(order)) != len(order):
+        dup = next(n for n in order if order.count(n) > 1)
+        raise ConfigError(f"alpha {dup!r} given twice")
+    ex = executor if executor is not None else LocalExecutor()
+    n = batches or ex.workers
+    items = [EvalBatch(stored=tuple(chunk), home=str(home)) for chunk in balanced_chunks(stored, n)]
+    if program is not None and program.names:
+        items += [EvalBatch(specs=tuple(program.specs[a] for a in names), conventions=conv, industry=industry)
+                  for names in plan_batches(program, n).batches]
+    got: dict[str, AlphaStats] = {}
+    for _, (stats, unav) in ex.imap_unordered(evaluate_batch, items, shared=EvalShared(panel, ctx)):
+        unavailable.update(unav)
+        for st in stats:
+            st.zranks = _owned(st.zranks)  # an object-store view would pin the store's copy
+            got[st.name] = st
+            if progress is not None:
+                progress(st.name)
+    return assemble_evaluation(ctx, [got[a] for a in order if a in got], fwd, panel.dates, panel.codes,
+                               unavailable=unavailable, seconds=time.perf_counter() - t0)
 
 
 def evaluate(panel, alphas: Mapping[str, np.ndarray] | Iterable[tuple[str, np.ndarray]],  # type: ignore[no-untyped-def]

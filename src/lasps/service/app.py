@@ -29,7 +29,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.encoders import jsonable_encoder
@@ -251,10 +250,7 @@ def create_app(home: Path | str | None = None, *, order_router: APIRouter | None
         detail = exc.detail
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such page or endpoint: {request.url.path} (see /docs)"
-        if isinstance(detail, dict):
-            message = str(detail.get("error") or detail)
-        else:
-            message = str(detail)
+        message = str(detail.get("error") or detail) if isinstance(detail, dict) else str(detail)
         if _wants_html(request):
             from lasps.service.pages import error_page
 
@@ -275,9 +271,4 @@ def create_app(home: Path | str | None = None, *, order_router: APIRouter | None
     return app
 
 
-def frame_records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Rows of a frame as JSON-safe dicts (empty for None)."""
-    return [] if frame is None else clean(frame.to_dict(orient="records"))
-
-
-__all__ = ["create_app", "frame_records", "parse_day"]
+__all__ = ["create_app", "parse_day"]

@@ -3,7 +3,7 @@
 The daily pipeline, the research commands and the backtester write their results as files, atomically
 (temporary file + ``os.replace``), so every read here sees a complete version of a file even while
 ``lasps daily`` is writing. The DuckDB store is only *probed* for the health check — a short-lived
-read-only connection, retried a few times and cached for a few seconds: DuckDB allows one writing
+read-only connection, retried a few times and cached for a second: DuckDB allows one writing
 process **or** any number of readers, so a writer (``lasps daily``, ``lasps data update``) makes the store
 report ``busy`` instead of making the service wait or fail.
 """
@@ -24,7 +24,7 @@ import pandas as pd
 from lasps.errors import StoreError
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-STORE_CACHE_S = 5.0
+STORE_CACHE_S = 1.0
 
 
 def clean(x: Any) -> Any:

@@ -53,38 +53,48 @@ background:#fff;font-size:12px;text-decoration:none}
 
 TEMPLATES = {
     "base.html": """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>{{ title }} · LASPS</title>
+<meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">
+<title>{{ title }} · LASPS</title>
 <style>{{ css }}</style></head><body>
 <header class="top"><div class="in"><span class="brand">LASPS</span>
-{% for href, label in nav %}<a href="{{ href }}" class="{{ 'on' if href == active else '' }}">{{ label }}</a>{% endfor %}
+{% for href, label in nav %}
+<a href="{{ href }}" class="{{ 'on' if href == active else '' }}">{{ label }}</a>
+{% endfor %}
 </div></header><main><h1>{{ title }}</h1>{% if lede %}<p class="lede">{{ lede }}</p>{% endif %}
 {% block body %}{% endblock %}
 <footer>LASPS {{ version }} · home {{ home }} · read-only dashboard; orders via the token-protected API.</footer>
 </main></body></html>""",
     "overview.html": """{% extends "base.html" %}{% block body %}
 <div class="tiles">
-<div class="tile"><div class="k">market store</div><div class="v {{ store_class }}">{{ store.status }}</div>
-<div class="small">{{ store_note }}</div></div>
+<div class="tile"><div class="k">market store</div>
+<div class="v {{ store_class }}">{{ store.status }}</div><div class="small">{{ store_note }}</div></div>
 <div class="tile"><div class="k">latest picks</div><div class="v">{{ picks.date if picks else '—' }}</div>
-<div class="small">{{ (picks.picks|length) ~ ' names, ' ~ (picks.variants|length) ~ ' variants' if picks else 'run lasps daily' }}</div></div>
-<div class="tile"><div class="k">latest report</div><div class="v">{% if report %}<a href="/reports/{{ report.html }}">{{ report.date }}</a>{% else %}—{% endif %}</div>
-<div class="small">{% if report and report.md %}<a href="/reports/{{ report.md }}">markdown</a>{% endif %}</div></div>
-<div class="tile"><div class="k">latest backtest</div><div class="v">{% if bt %}<a href="/backtests/{{ bt.run_id }}">{{ bt.strategy }}</a>{% else %}—{% endif %}</div>
+<div class="small">{{ picks_note }}</div></div>
+<div class="tile"><div class="k">latest report</div><div class="v">
+{% if report %}<a href="/reports/{{ report.html }}">{{ report.date }}</a>{% else %}—{% endif %}</div>
+<div class="small">{% if report and report.md %}<a href="/reports/{{ report.md }}">markdown</a>{% endif %}</div>
+</div>
+<div class="tile"><div class="k">latest backtest</div><div class="v">
+{% if bt %}<a href="/backtests/{{ bt.run_id }}">{{ bt.label or bt.strategy }}</a>{% else %}—{% endif %}</div>
 <div class="small">{{ bt_line }}</div></div>
 </div>
 <h2>Latest picks{% if picks %} — {{ picks.date }}{% endif %}</h2>
-{% if picks %}{{ picks_table }}{% else %}<p class="small">No daily picks yet: run <code>lasps daily</code> or <code>lasps demo</code>.</p>{% endif %}
+{% if picks %}<div class="card">{{ picks_table }}</div>
+{% else %}<p class="small">No daily picks yet: run <code>lasps daily</code> or <code>lasps demo</code>.</p>{% endif %}
 <h2>Walk-forward vs in sample</h2>
 <div class="card">{{ wf_chart }}</div>
 <h2>Latest backtest</h2>
 <div class="card">{{ bt_chart }}</div>
 {% endblock %}""",
     "picks.html": """{% extends "base.html" %}{% block body %}
-<p>{% for d in dates %}<a class="pill {{ 'on' if d == date else '' }}" href="/picks?date={{ d }}">{{ d }}</a>{% endfor %}</p>
+<p>{% for d in dates %}
+<a class="pill {{ 'on' if d == date else '' }}" href="/picks?date={{ d }}">{{ d }}</a>
+{% endfor %}</p>
 {% if doc %}
-<p class="small">Universe {{ doc.universe }} codes · {{ doc.variants|length }} variants voted, each nominating its top {{ doc.n_picks }}
+<p class="small">Universe {{ doc.universe }} codes · {{ doc.variants|length }} variants voted, each nominating
+its top {{ doc.n_picks }}
 {% if report %} · <a href="/reports/{{ report }}">full report with charts</a>{% endif %}</p>
-{{ picks_table }}
+<div class="card">{{ picks_table }}</div>
 <h2>Per-alpha contributions</h2>
 <p class="small">Percentile rank of each pick in each variant on the date; ✓ = a vote.</p>
 <div class="card">{{ contrib_table }}</div>
@@ -93,22 +103,30 @@ TEMPLATES = {
 {% else %}<p class="small">No picks for this date.</p>{% endif %}
 {% endblock %}""",
     "rankings.html": """{% extends "base.html" %}{% block body %}
-<p>split: {% for s in splits %}<a class="pill {{ 'on' if s == split else '' }}" href="/rankings?split={{ s }}&by={{ by }}">{{ s }}</a>{% endfor %}
-&nbsp; sort: {% for m in metrics %}<a class="pill {{ 'on' if m == by else '' }}" href="/rankings?split={{ split }}&by={{ m }}">{{ m }}</a>{% endfor %}</p>
+<p>split: {% for s in splits %}
+<a class="pill {{ 'on' if s == split else '' }}" href="/rankings?split={{ s }}&by={{ by }}">{{ s }}</a>
+{% endfor %} &nbsp; sort: {% for m in metrics %}
+<a class="pill {{ 'on' if m == by else '' }}" href="/rankings?split={{ split }}&by={{ m }}">{{ m }}</a>
+{% endfor %}</p>
 {% if table %}<div class="card">{{ chart }}</div><div class="card">{{ table }}</div>
-{% else %}<p class="small">No ranking yet: run <code>lasps daily</code> or <code>lasps eval rank</code>.</p>{% endif %}
+{% else %}<p class="small">No ranking yet: run <code>lasps daily</code> or <code>lasps eval rank</code>.</p>
+{% endif %}
 {% endblock %}""",
     "backtests.html": """{% extends "base.html" %}{% block body %}
-{% if table %}<div class="card">{{ table }}</div>{% else %}<p class="small">No backtests yet: <code>lasps backtest run</code>.</p>{% endif %}
+{% if table %}<div class="card">{{ table }}</div>
+{% else %}<p class="small">No backtests yet: <code>lasps backtest run</code>.</p>{% endif %}
 {% endblock %}""",
     "backtest.html": """{% extends "base.html" %}{% block body %}
 <div class="card">{{ chart }}</div><div class="card">{{ table }}</div>
 {% if notes %}<div class="warn"><ul>{% for n in notes %}<li>{{ n }}</li>{% endfor %}</ul></div>{% endif %}
 {% endblock %}""",
     "reports.html": """{% extends "base.html" %}{% block body %}
-{% if reports %}<div class="card"><table id="reports"><thead><tr><th>date</th><th>HTML</th><th>Markdown</th></tr></thead><tbody>
-{% for r in reports %}<tr><td>{{ r.date }}</td><td>{% if r.html %}<a href="/reports/{{ r.html }}">{{ r.html }}</a>{% endif %}</td>
-<td>{% if r.md %}<a href="/reports/{{ r.md }}">{{ r.md }}</a>{% endif %}</td></tr>{% endfor %}</tbody></table></div>
+{% if reports %}<div class="card"><table id="reports">
+<thead><tr><th>date</th><th>HTML</th><th>Markdown</th></tr></thead><tbody>
+{% for r in reports %}<tr><td>{{ r.date }}</td>
+<td>{% if r.html %}<a href="/reports/{{ r.html }}">{{ r.html }}</a>{% endif %}</td>
+<td>{% if r.md %}<a href="/reports/{{ r.md }}">{{ r.md }}</a>{% endif %}</td></tr>{% endfor %}
+</tbody></table></div>
 {% else %}<p class="small">No reports yet: run <code>lasps daily</code>.</p>{% endif %}
 {% endblock %}""",
     "error.html": """{% extends "base.html" %}{% block body %}<div class="warn">{{ message }}</div>{% endblock %}""",
@@ -139,8 +157,7 @@ def _table(header: list[str], rows: list[list[Any]], *, table_id: str = "", righ
             f'<td class="{"r" if i in right else ""}">{c if isinstance(c, Markup) else html.escape(str(c))}</td>'
             for i, c in enumerate(r))
         body.append(f"<tr>{cells}</tr>")
-    return Markup(f'<div class="card"><table{tid}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-                  "</table></div>")
+    return Markup(f'<table{tid}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>')
 
 
 def picks_table(doc: dict[str, Any]) -> Markup:
@@ -203,6 +220,8 @@ def pages_router(home: Path, probe: StoreProbe) -> APIRouter:
                       "Today's picks, how the selection rule did honestly (walk-forward) vs with look-ahead "
                       "(in sample), and the latest backtest.",
                       store=store, store_note=note, store_class=klass, picks=picks,
+                      picks_note=(f"{len(picks['picks'])} names, {len(picks['variants'])} variants" if picks
+                                  else "run lasps daily"),
                       picks_table=picks_table(picks) if picks else "", report=reports[0] if reports else None,
                       bt=bt, bt_line=bt_line, wf_chart=_wf_chart(home, picks["date"] if picks else None),
                       bt_chart=bt_chart)
@@ -276,11 +295,11 @@ def pages_router(home: Path, probe: StoreProbe) -> APIRouter:
             daily = read_csv(d / "daily.csv", usecols=["total_value"]) if d else None
             spark = Markup(sparkline(daily["total_value"].to_numpy(dtype=float))) if daily is not None else ""
             rows.append([Markup(f'<a href="/backtests/{html.escape(x["run_id"])}">{html.escape(x["run_id"])}</a>'),
-                         x.get("strategy") or "", f"{x.get('start')} … {x.get('end')}",
+                         x.get("strategy") or "", x.get("label") or "", f"{x.get('start')} … {x.get('end')}",
                          fmt_pct(x.get("total_return")), fmt_num(x.get("sharpe"), 2, True),
                          fmt_pct(x.get("max_drawdown")), fmt_pct(x.get("excess_return")), spark])
-        table = _table(["run", "strategy", "period", "total", "Sharpe", "max DD", "vs KOSPI", "equity"], rows,
-                       table_id="backtests", right={3, 4, 5, 6}) if rows else None
+        table = _table(["run", "strategy", "label", "period", "total", "Sharpe", "max DD", "vs KOSPI", "equity"],
+                       rows, table_id="backtests", right={4, 5, 6, 7}) if rows else None
         return render("backtests.html", home, "/backtests", "Backtests",
                       "Simulations with KRX rules and costs (commission, sell tax by settlement date, limits, halts).",
                       table=table)
