@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import os
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,3 +79,26 @@ def home(tmp_path: Path) -> Path:
     h = tmp_path / "home"
     h.mkdir()
     return h
+
+
+# -- stored synthetic markets shared by the pipeline, report and service tests (built once per session)
+@pytest.fixture(scope="session")
+def base_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.pipeline import fixtures
+
+    return fixtures.base_home(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def daily_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    from tests.pipeline import fixtures
+
+    return fixtures.daily_home(tmp_path_factory)
+
+
+@pytest.fixture
+def fresh_home(base_home: Path, tmp_path: Path) -> Path:
+    """A private copy of the stored synthetic market."""
+    from tests.pipeline import fixtures
+
+    return fixtures.copy_home(base_home, tmp_path / "home")

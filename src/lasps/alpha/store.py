@@ -155,7 +155,12 @@ def write_alpha(home: Path | str, name: str, values: np.ndarray, panel: Panel, m
         },
         schema=_SCHEMA.with_metadata({METADATA_KEY: json.dumps(metadata, sort_keys=True).encode()}),
     )
-    path = alpha_path(home, name)
+    return write_table_atomic(table, alpha_path(home, name))
+
+
+def write_table_atomic(table: pa.Table, path: Path) -> Path:
+    """Write ``table`` to ``path`` as zstd Parquet via a temporary file, fsync and ``os.replace``:
+    readers see the old file or the new one, never a partial one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

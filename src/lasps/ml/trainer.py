@@ -555,6 +555,17 @@ class Trainer:
                     f"{'common head' if self._final_phase() == 1 else 'sector heads'})")
         return self._result(True, state, resumed, model_path)
 
+    def _broadcast_model(self) -> None:
+        """Copy rank 0's parameters and buffers to every rank (no-op in a single process)."""
+        if not self.dist.enabled:
+            return
+        import torch.distributed as dist
+
+        assert self.model is not None
+        with torch.no_grad():
+            for t in self.model.state_dict().values():
+                dist.broadcast(t, src=0)
+
     def _final_phase(self) -> int:
         return max(p.phase for p in self.cfg.phases)
 
@@ -570,9 +581,12 @@ class Trainer:
         """Restore the phase's best weights (if any) and move the state to the next phase."""
         assert self.model is not None
         best = self.run_dir / f"phase{state.phase_index + 1}_best.pt"
-        if self.cfg.early_stopping.restore_best and state.best_val is not None and best.is_file():
-            obj = load_file(best, "lasps-ml-model", map_location="cpu")
-            self.model.load_state_dict(obj["model"])
+        if self.cfg.early_stopping.restore_best and state.best_val is not None:
+            # rank 0 wrote the file; it loads it and every other rank receives the weights (a run.dir that
+            # only rank 0's node can see still ends the phase with identical weights everywhere)
+            if self.dist.is_main:
+                self.model.load_state_dict(load_file(best, "lasps-ml-model", map_location="cpu")["model"])
+            self._broadcast_model()
             self._print(f"phase {ph.phase}: restored the best epoch ({state.best_epoch}, val loss "
                         f"{state.best_val:.4f})")
         state.phase_index += 1

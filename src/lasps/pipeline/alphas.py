@@ -33,7 +33,6 @@ import datetime as dt
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -219,7 +218,7 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
     The layout is the alpha store's (``date`` date32, ``code`` string, ``value`` float64, zstd, sorted by
     date then code, metadata under :data:`lasps.alpha.store.METADATA_KEY`).
     """
-    from lasps.alpha.store import METADATA_KEY, alpha_path
+    from lasps.alpha.store import METADATA_KEY, alpha_path, write_table_atomic
 
     path = alpha_path(home, name)
     dates = panel.dates[rows]
@@ -229,18 +228,7 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
     schema = new.schema
     table = pa.concat_tables([old.cast(schema), new]).replace_schema_metadata(
         {METADATA_KEY: json.dumps(metadata, sort_keys=True).encode()})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_table_atomic(table, path)
 
 
 # ------------------------------------------------------------------------------------------ computing
