@@ -8,13 +8,14 @@ DEMO_HOME ?= lasps_home/demo
 
 venv: $(VENV)/.installed
 
-# torch is the optional `ml` extra; the CPU build is pinned and installed first (as CI does) so that
+# torch (`ml` extra) and Ray (`ray` extra) are optional for users but installed here so that every
+# path is tested; the CPU build is pinned and installed first (as CI does) so that
 # pip never resolves a multi-GB CUDA build for it.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,ml]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ml,ray]'
 	touch $@
 
 ## make demo: the whole loop on the built-in synthetic market, offline.

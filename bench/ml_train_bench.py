@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from typing import Any
 
@@ -142,7 +143,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     devs = ["cpu", "cuda"] if args.devices == "auto" else args.devices.split(",")
     devices = [torch.device(d) for d in devs if d != "cuda" or torch.cuda.is_available()]
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 150)
     rows = []
     for dev in devices:
         for name in args.models.split(","):

@@ -124,12 +124,29 @@ def test_run_directory_guards(toy: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="already holds"):
         fit(cfg)
     other = tiny_config(run, toy, phases=[(1, 1, 1e-3)], optim={"weight_decay": 0.5})
-    with pytest.raises(ConfigError, match="optim.weight_decay"):
+    with pytest.raises(ConfigError, match=r"optim\.weight_decay"):
         fit(other, resume=True)
+    moved = make_toy_dataset(tmp_path / "other_ds", n=390, seed=9)
+    with pytest.raises(ConfigError, match="not the dataset"):
+        fit(tiny_config(run, moved, phases=[(1, 1, 1e-3)]), resume=True)
     res = fit(other, overwrite=True)
     assert res.completed and not res.resumed
     assert not list(run.glob("*.tmp-*"))  # atomic writes leave no temp files
     assert TrainConfig.from_toml(run / "config.toml").optim.weight_decay == 0.5
+
+
+def test_save_every_steps_checkpoints_inside_the_epoch(toy: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    saved: list[tuple[int, int]] = []
+    orig = Trainer._save_checkpoint
+
+    def spy(self: Trainer, state: object, with_optimizer: bool) -> None:
+        saved.append((state.epoch, state.batch_in_epoch))  # type: ignore[attr-defined]
+        orig(self, state, with_optimizer)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Trainer, "_save_checkpoint", spy)
+    fit(tiny_config(tmp_path / "r", toy, phases=[(1, 1, 1e-3)], max_train_batches=5, run={"save_every_steps": 2}))
+    assert saved == [(0, 2), (0, 4), (0, 0)]  # after steps 2 and 4, then at the phase's end
 
 
 def test_class_weights_schedule_and_cpu_amp(toy: Path, tmp_path: Path) -> None:

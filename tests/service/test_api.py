@@ -112,3 +112,14 @@ def test_orders_need_the_bearer_token(client: TestClient, monkeypatch: pytest.Mo
     _err(client.get("/api/orders", headers={"Authorization": "Bearer wrong"}), 401, "invalid bearer token")
     ok = client.get("/api/orders/positions", headers={"Authorization": "Bearer s3cret-token"})
     assert ok.status_code == 200 and ok.json()["broker"] == "paper"
+
+
+def test_ml_endpoints_are_mounted(client: TestClient) -> None:
+    sectors = client.get("/api/sectors")
+    assert sectors.status_code == 200
+    body = sectors.json()
+    items = body if isinstance(body, list) else body.get("sectors", [])
+    assert len(items) == 13
+    missing = client.get("/api/predict", params={"date": "2024-01-02"})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/json")

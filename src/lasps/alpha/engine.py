@@ -661,7 +661,7 @@ def plan_batches(program: Program, n: int) -> BatchPlan:
         load[best] = best_key[0]
         members[best].append(name)
     rank = {name: i for i, name in enumerate(names)}
-    groups = sorted((sorted(m, key=rank.__getitem__), c) for m, c in zip(members, load, strict=True) if m)
+    groups = [(sorted(m, key=rank.__getitem__), c) for m, c in zip(members, load, strict=True) if m]
     groups.sort(key=lambda g: rank[g[0][0]])
     return BatchPlan([g[0] for g in groups], [g[1] for g in groups], total)
 

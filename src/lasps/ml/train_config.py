@@ -35,10 +35,11 @@ TASKS: tuple[str, ...] = ("classification", "regression", "multistep")
 PHASES: tuple[int, ...] = (1, 2, 3)
 
 #: keys that may differ between a checkpoint's config and the config given to ``--resume``
-#: (they change how the run executes, not what it computes).
+#: (they change how the run executes, not what it computes; a moved dataset is recognised by the
+#: fingerprint in its manifest).
 RESUME_FREE_KEYS: frozenset[str] = frozenset({
-    "run.device", "run.log_every", "run.save_every_steps", "run.threads", "data.num_workers", "data.pin_memory", "data.dir", "run.dir",
-    "data.eval_batch_size", "data.max_eval_batches",
+    "run.device", "run.log_every", "run.save_every_steps", "run.threads", "run.dir", "data.dir",
+    "data.num_workers", "data.pin_memory", "data.eval_batch_size",
 })
 
 

@@ -45,6 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
@@ -489,13 +490,20 @@ class Trainer:
                 raise ConfigError(f"the config differs from the checkpoint's in {', '.join(diff)}",
                                   where=str(ckpt_path),
                                   fix="resume with the run's own config.toml, or start a new run.dir")
+            fp_then = ckpt.get("meta", {}).get("dataset_fingerprint")
+            fp_now = self.data.manifest.get("fingerprint")
+            if fp_then and fp_now and fp_then != fp_now:
+                raise ConfigError(f"{cfg.data.dir} is not the dataset this run was trained on (fingerprint "
+                                  f"{fp_now[:12]}… vs {fp_then[:12]}…)", where="data.dir",
+                                  fix="resume with the original dataset, or start a new run.dir")
             self.model.load_state_dict(ckpt["model"])
             state = TrainState.from_dict(ckpt["state"])
             resumed = True
-            self._print(f"[bold]resuming[/] {self.run_dir} at phase {state.phase_index + 1}/{len(cfg.phases)}, "
-                        f"epoch {state.epoch}, batch {state.batch_in_epoch} (step {state.global_step})")
+            self._print(f"[bold]resuming[/] {escape(str(self.run_dir))} at phase {state.phase_index + 1}/"
+                        f"{len(cfg.phases)}, epoch {state.epoch}, batch {state.batch_in_epoch} "
+                        f"(step {state.global_step})")
         elif resume:
-            self._print(f"[yellow]no checkpoint in {self.run_dir}: starting a new run[/]")
+            self._print(f"[yellow]no checkpoint in {escape(str(self.run_dir))}: starting a new run[/]")
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / CONFIG_FILE).write_text(cfg.to_toml(), encoding="utf-8")
@@ -551,7 +559,7 @@ class Trainer:
             save_model(model_path, self.model, cfg.to_dict(), self._final_phase(), self._meta())
             self._write_history(state)
         _barrier(self.dist)
-        self._print(f"[bold green]done[/]: {model_path} (predicts with the "
+        self._print(f"[bold green]done[/]: {escape(str(model_path))} (predicts with the "
                     f"{'common head' if self._final_phase() == 1 else 'sector heads'})")
         return self._result(True, state, resumed, model_path)
 

@@ -356,6 +356,8 @@ def evaluate_batch(shared: EvalShared, batch: EvalBatch) -> tuple[list[AlphaStat
     if batch.stored:
         from lasps.alpha.store import read_alpha
 
+        if batch.home is None:
+            raise ConfigError("stored alphas need the LASPS home they are stored under")
         for name in batch.stored:
             stats.append(alpha_stats(ctx, name, read_alpha(batch.home, name, panel)))
     if batch.specs:
@@ -418,7 +420,8 @@ def evaluate_alphas(panel: Panel, alphas: Sequence[int | str | AlphaSpec] = (), 
     if stored and home is None:
         raise ConfigError("stored alphas need the LASPS home they are stored under", fix="pass home=")
     fwd = panel_forward_returns(panel, config.horizon, config.entry)
-    ctx = eval_context(fwd, panel.universe_mask, config)
+    mask = panel.universe_mask if panel.universe_mask is not None else np.ones(panel.shape, dtype=bool)
+    ctx = eval_context(fwd, mask, config)
     program = compile_alphas(alphas, panel, conv, industry, catalogue=catalogue) if len(alphas) else None
     unavailable = dict(program.unavailable) if program is not None else {}
     order = stored + (program.names if program is not None else [])

@@ -116,7 +116,7 @@ def limit_threads(threads: int) -> int:
         import numba
     except ImportError:  # pragma: no cover - numba is a core dependency
         return threads
-    n = min(threads, int(numba.config.NUMBA_NUM_THREADS))
+    n = min(threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", threads)))
     numba.set_num_threads(n)
     return n
 

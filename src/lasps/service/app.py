@@ -237,12 +237,15 @@ def create_app(home: Path | str | None = None, *, order_router: APIRouter | None
     home = Path(home) if home is not None else Path(get_settings().home)
     app = FastAPI(title="LASPS", version=__version__, description=DESCRIPTION,
                   openapi_tags=[{"name": n} for n in ("service", "picks", "research", "backtests", "reports",
-                                                       "alphas", "pipeline", "orders", "dashboard")])
+                                                       "alphas", "pipeline", "orders", "ml", "dashboard")])
     app.state.home = home
     probe = StoreProbe(home)
     app.state.probe = probe
     app.include_router(api_router(home, probe))
     app.include_router(order_router or _order_router(home), prefix="/api")
+    from lasps.ml.api import create_router as ml_router  # no torch needed: reads stored predictions
+
+    app.include_router(ml_router(lambda: home), prefix="/api")
     app.include_router(pages_router(home, probe))
 
     @app.exception_handler(StarletteHTTPException)
