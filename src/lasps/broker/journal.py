@@ -22,14 +22,15 @@ import math
 import os
 import socket
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from lasps.broker.base import TERMINAL_STATES, Order, OrderRequest, OrderState, Position, Side
 from lasps.broker.redact import get_logger, redact
 from lasps.errors import ConfigError
+from lasps.transactions import transaction
 
 log = get_logger(__name__)
 
@@ -155,16 +156,8 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.con.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        else:
-            self.con.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.con, "BEGIN IMMEDIATE")
 
     def _audit(self, con: sqlite3.Connection, now: dt.datetime, event: str, *, cid: str | None = None,
                broker: str | None = None, state: str | None = None, detail: Any = None) -> None:

@@ -36,8 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from lasps.broker.prices import Bar, PriceSource
 from lasps.broker.redact import get_logger
 from lasps.data.calendar import KST, is_session, session_times
 from lasps.data.krx_rules import is_on_tick, price_limits
+from lasps.transactions import transaction
 
 log = get_logger(__name__)
 
@@ -125,16 +125,8 @@ class PaperBroker:
     def close(self) -> None:
         self.con.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.con.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        else:
-            self.con.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.con, "BEGIN IMMEDIATE")
 
     # -- helpers ---------------------------------------------------------------------------------
     def _order(self, r: Any) -> Order:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import duckdb
@@ -28,6 +28,7 @@ from lasps.data.schema import (
     STOCK_COLUMNS,
 )
 from lasps.errors import StoreError
+from lasps.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +124,9 @@ class MarketStore:
         if not row or row[0] is None or row[0] > SCHEMA_VERSION:
             raise StoreError(f"unsupported schema version {row}", where=str(self.path))
 
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """``BEGIN`` … ``COMMIT``; any exception rolls back and re-raises."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        else:
-            self.con.execute("COMMIT")
+        return transaction(self.con)
 
     # -- writes ----------------------------------------------------------------------------------
     def _upsert(self, table: str, frame: pd.DataFrame, columns: Sequence[str], *, fresh: bool = False) -> int:
