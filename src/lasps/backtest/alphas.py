@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from lasps.alpha.catalogue import Catalogue, UnknownAlphaError
-from lasps.backtest.selection import REV_SUFFIX, split_variant
 from lasps.data.panel import Panel
 from lasps.errors import ConfigError, UnavailableError
-from lasps.research.forward import forward_returns, known_rows
+from lasps.research.forward import forward_returns
 from lasps.research.ic import rank_ic
 from lasps.research.splits import SPLIT_NAMES, make_splits
+from lasps.research.timing import Timing
+from lasps.research.variants import REV_SUFFIX, split_variant
 
 SOURCES: tuple[str, ...] = ("auto", "store", "compute")
 _TOP_RE = re.compile(r"top(\d+):(.+)", re.IGNORECASE)
@@ -124,7 +125,7 @@ def period_mask(period: str, dates: np.ndarray, horizon: int) -> np.ndarray:
     sessions) is known inside it — the research splits' purge applied to any period."""
     dates = np.asarray(dates, dtype="datetime64[D]")
     T = len(dates)
-    kr = known_rows(T, horizon, "open")
+    kr = Timing("open", horizon).known_rows(T)
     bounds = check_period(period)
     if bounds is None:
         return make_splits(dates, kr).masks[period.strip().lower()]
@@ -258,28 +259,17 @@ class AlphaSource:
         ``strict`` raises :class:`UnavailableError` for an alpha the panel cannot provide (e.g. VWAP
         alphas without traded value); otherwise such alphas are recorded in :attr:`unavailable`.
         """
-        from lasps.alpha.engine import compile_alphas
-        from lasps.alpha.store import read_alpha
+        from lasps.research.alpha_values import stored_or_computed
 
         todo = [n for n in dict.fromkeys(names)
                 if n not in self.unavailable and (n not in self.values or (need_ic and n not in self.ic))]
-        compute: list[str] = []
-        for name in todo:
-            use_store = self.source == "store" or (self.source == "auto" and self._stored_covers(name))
-            if use_store:
-                arr = read_alpha(self.home, name, self.panel)
-                self.origin[name] = "store"
-                self._take(name, arr, need_ic)
-                del arr
-            else:
-                compute.append(name)
-        if compute:
-            program = compile_alphas(compute, self.panel, catalogue=self.catalogue)
-            self.unavailable.update(program.unavailable)
-            for name, arr in program.run(self.panel):
-                self.origin[name] = "computed"
-                self._take(name, arr, need_ic)
-                del arr
+        compute = [n for n in todo
+                   if not (self.source == "store" or (self.source == "auto" and self._stored_covers(n)))]
+        for name, arr in stored_or_computed(self.panel, todo, compute, home=self.home, catalogue=self.catalogue,
+                                            unavailable=self.unavailable):
+            self.origin[name] = "computed" if name in compute else "store"
+            self._take(name, arr, need_ic)
+            del arr
         missing = [n for n in names if n in self.unavailable]
         if strict and missing:
             reasons = "; ".join(f"{n}: {self.unavailable[n]}" for n in missing)

@@ -42,12 +42,13 @@ from lasps.backtest.costs import CostModel
 from lasps.backtest.market import SimMarket
 from lasps.backtest.metrics import benchmark_metrics, compute_metrics
 from lasps.backtest.outputs import backtests_dir, new_group_id, new_run_id, summary_record, write_run
-from lasps.backtest.selection import VariantIC, masked_ic_ir, select_top, split_variant
+from lasps.backtest.selection import VariantIC, masked_ic_ir, select_top
 from lasps.backtest.simulator import DEFAULT_CAPITAL, SimConfig, SimResult, simulate
 from lasps.backtest.strategies import STRATEGIES, AdaptiveConfig, build_targets, rebalance_rows
 from lasps.data.panel import Panel
 from lasps.errors import ConfigError, StoreError
-from lasps.research.forward import known_rows
+from lasps.research.timing import Timing
+from lasps.research.variants import both_directions, split_variant
 
 Progress = Callable[[str], None]
 
@@ -311,7 +312,8 @@ def _simulate_run(ctx: _Context, strategy: str, variants: tuple[str, ...], windo
     ctx.source.ensure(bases, need_ic=need_ic)
     vic = None
     if need_ic:
-        vic = VariantIC(variants, ctx.source.variant_ic(variants), known_rows(ctx.panel.shape[0], p.rebalance),
+        vic = VariantIC(variants, ctx.source.variant_ic(variants),
+                        Timing("open", p.rebalance).known_rows(ctx.panel.shape[0]),
                         p.rebalance)
     targets = build_targets(strategy, ctx.source.values, variants, ctx.panel.universe_mask, rows, p.top,
                             vic=vic, adaptive_config=p.adaptive)
@@ -356,7 +358,7 @@ def _select(ctx: _Context, request: AlphaRequest, pool: list[str]) -> tuple[tupl
     if not names:
         raise ConfigError("no alpha of the pool can be computed from this store", where="--pool",
                           fix="choose other alphas (`lasps alpha list`)")
-    variants = [v for n in names for v in (n, n + "_rev")]
+    variants = list(both_directions(names))
     ic = ctx.source.variant_ic(variants)
     mask = period_mask(request.period, ctx.panel.dates, ctx.params.rebalance)
     if not mask.any():
@@ -389,7 +391,7 @@ def _select(ctx: _Context, request: AlphaRequest, pool: list[str]) -> tuple[tupl
 def _in_sample_note(ctx: _Context, request: AlphaRequest, window: tuple[int, int]) -> list[str]:
     """A warning when a top-N selection used prices known only after the first trading decision."""
     mask = period_mask(request.period, ctx.panel.dates, ctx.params.rebalance)
-    last_known = int(np.flatnonzero(mask).max()) + ctx.params.rebalance + 1
+    last_known = int(np.flatnonzero(mask).max()) + Timing("open", ctx.params.rebalance).lag
     if last_known > window[0] - 1:
         return ["IN-SAMPLE: the alphas were selected with prices from inside (or after the start of) the "
                 "traded period; use `lasps backtest oos` for an out-of-sample figure"]

@@ -12,7 +12,6 @@ close of ``u`` with the forward return from the open of ``u + 1`` to the open of
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,15 +20,9 @@ import numpy as np
 from lasps.errors import ConfigError
 from lasps.research.forward import forward_returns
 from lasps.research.ic import ic_stats, rank_ic
-
-REV_SUFFIX = "_rev"
-
-
-def split_variant(variant: str) -> tuple[str, float]:
-    """``'alpha_044_rev'`` -> ``('alpha_044', -1.0)``; ``'alpha_044'`` -> ``('alpha_044', 1.0)``."""
-    if variant.endswith(REV_SUFFIX):
-        return variant[: -len(REV_SUFFIX)], -1.0
-    return variant, 1.0
+from lasps.research.selection import prefix_sums, top_k, trailing_window, window_sum
+from lasps.research.timing import Timing
+from lasps.research.variants import REV_SUFFIX, split_variant
 
 
 def variant_values(alphas: Mapping[str, np.ndarray], variant: str) -> tuple[np.ndarray, float]:
@@ -65,7 +58,7 @@ class VariantIC:
     @property
     def lag(self) -> int:
         """Rows from a signal to the moment its IC is known (``h + 1``)."""
-        return int(self.known_row[0]) if len(self.known_row) else self.horizon + 1
+        return int(self.known_row[0]) if len(self.known_row) else Timing("open", self.horizon).lag
 
 
 def variant_ic(alphas: Mapping[str, np.ndarray], variants: Sequence[str], open_: np.ndarray,
@@ -91,7 +84,7 @@ def variant_ic(alphas: Mapping[str, np.ndarray], variants: Sequence[str], open_:
 
 def trailing_ic_ir(vic: VariantIC, rows: np.ndarray, lookback: int, min_days: int) -> np.ndarray:
     """``(R, V)`` IC_IR (mean / std, ddof 1) of each variant over the last ``lookback`` signal rows
-    whose IC is known at each decision row in ``rows``.
+    whose IC is known at each decision row in ``rows`` (:func:`lasps.research.selection.trailing_window`).
 
     For decision row ``s`` the window is signal rows ``[s - lag - lookback + 1, s - lag]`` with
     ``lag = h + 1``; fewer than ``min_days`` finite ICs (or zero spread) give NaN.
@@ -99,19 +92,15 @@ def trailing_ic_ir(vic: VariantIC, rows: np.ndarray, lookback: int, min_days: in
     if lookback < 2:
         raise ConfigError(f"lookback must be >= 2 sessions, got {lookback}", where="--lookback")
     ic = vic.ic
-    V, T = ic.shape
+    _, T = ic.shape
     rows = np.asarray(rows, dtype=np.int64)
     ok = np.isfinite(ic)
     x = np.where(ok, ic, 0.0)
-    zero = np.zeros((V, 1))
-    c1 = np.concatenate([zero, np.cumsum(x, axis=1)], axis=1)
-    c2 = np.concatenate([zero, np.cumsum(x * x, axis=1)], axis=1)
-    cn = np.concatenate([zero, np.cumsum(ok, axis=1)], axis=1)
-    hi = np.clip(rows - vic.lag, -1, T - 1) + 1  # exclusive end in cumsum coordinates
-    lo = np.clip(hi - lookback, 0, None)
-    n = (cn[:, hi] - cn[:, lo]).T
-    s1 = (c1[:, hi] - c1[:, lo]).T
-    s2 = (c2[:, hi] - c2[:, lo]).T
+    c1, c2, cn = prefix_sums(x), prefix_sums(x * x), prefix_sums(ok.astype(float))
+    lo, hi = trailing_window(rows, vic.lag, lookback, n_rows=T)
+    n = window_sum(cn, lo, hi).T
+    s1 = window_sum(c1, lo, hi).T
+    s2 = window_sum(c2, lo, hi).T
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s1 / n
         var = (s2 - n * mean * mean) / (n - 1)
@@ -130,9 +119,10 @@ def masked_ic_ir(ic: np.ndarray, mask: np.ndarray, horizon: int) -> np.ndarray:
 
 def select_top(variants: Sequence[str], scores: np.ndarray, n: int) -> tuple[str, ...]:
     """The ``n`` variants with the highest finite ``scores`` (ties by name); NaN scores never chosen."""
-    pairs = [(float(s), v) for v, s in zip(variants, scores, strict=True) if math.isfinite(float(s))]
-    pairs.sort(key=lambda p: (-p[0], p[1]))
-    return tuple(v for _, v in pairs[:n])
+    variants = list(variants)
+    if len(variants) != len(scores):
+        raise ValueError(f"{len(variants)} variants but {len(scores)} scores")
+    return tuple(variants[i] for i in top_k(np.asarray(scores, dtype=np.float64), n, tie_keys=variants))
 
 
 __all__ = ["REV_SUFFIX", "VariantIC", "masked_ic_ir", "select_top", "split_variant", "trailing_ic_ir",

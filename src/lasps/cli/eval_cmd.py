@@ -139,16 +139,12 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
                       "--resume`[/]")
 
     def source() -> Iterator[tuple[str, np.ndarray]]:
-        for name in names:
-            if name not in on_the_fly:
-                yield from rio.iter_stored_alphas(settings.home, panel, [name])
-        if on_the_fly:
-            from lasps.alpha.catalogue import get_catalogue
-            from lasps.alpha.engine import compile_alphas
+        from lasps.alpha.catalogue import get_catalogue
+        from lasps.research.alpha_values import stored_or_computed
 
-            program = compile_alphas(on_the_fly, panel, catalogue=get_catalogue(settings.home))
-            unavailable.update(program.unavailable)
-            yield from program.run(panel)
+        catalogue = get_catalogue(settings.home) if on_the_fly else None
+        yield from stored_or_computed(panel, names, on_the_fly, home=settings.home, catalogue=catalogue,
+                                      unavailable=unavailable)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
@@ -185,35 +181,16 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
 
 
 def _save_common(run: _Run, extra_tables: dict[str, pd.DataFrame] | None = None):  # type: ignore[no-untyped-def]
-    """rank_latest.csv, quantiles_latest.csv, ic_daily_latest.parquet + eval_* tables; returns the RankTable."""
-    import json
+    """rank_latest.csv, quantiles_latest.csv, ic_daily_latest.parquet + eval_* tables
+    (:func:`lasps.research.results.write_evaluation`, the writer ``lasps daily`` uses too); returns the
+    RankTable."""
+    from lasps.research.results import write_evaluation
 
-    from lasps.research import io as rio
-    from lasps.research.ranking import rank_table
-
-    ev = run.ev
-    table = rank_table(ev)
-    rank_path = rio.write_frame(run.home, "rank", table.frame, run.run_id)
-    rio.write_frame(run.home, "quantiles", table.quantiles, run.run_id)
-    daily = rio.ic_daily_frame(ev)
-    ic_path = rio.write_frame(run.home, "ic_daily", daily, run.run_id, fmt="parquet")
-    vi, ti = np.nonzero(np.isfinite(ev.ic))
-    db_daily = pd.DataFrame({"date": ev.dates[ti], "known_date": rio.known_dates(ev, ti),
-                             "variant": np.asarray(ev.variants, dtype=object)[vi], "ic": ev.ic[vi, ti]})
-    q = table.quantiles.melt(id_vars=["variant", "split"], var_name="quantile", value_name="mean_return")
-    q["quantile"] = q["quantile"].str[1:].astype(int)
-    runs = pd.DataFrame([{
-        "created_at": pd.Timestamp.now(), "command": run.command, "horizon": ev.config.horizon,
-        "entry": ev.config.entry, "quantiles": ev.config.quantiles, "n_alphas": len(ev.alphas),
-        "n_variants": ev.n_variants, "first_date": ev.dates[0], "last_date": ev.dates[-1],
-        "split_note": ev.splits.note, "params": json.dumps(run.params, sort_keys=True),
-    }])
-    frames = {"eval_runs": runs, "eval_results": table.frame, "eval_quantiles": q, "eval_ic_daily": db_daily}
-    frames.update(extra_tables or {})
     with console.status("writing results to DuckDB"):
-        rio.write_tables(run.home, frames, run.run_id)
-    console.print(f"[dim]written {rank_path}, {ic_path} and DuckDB tables eval_* (run {run.run_id})[/]")
-    return table
+        files = write_evaluation(run.home, run.ev, command=run.command, params=run.params, run_id=run.run_id,
+                                 extra_tables=extra_tables)
+    console.print(f"[dim]written {files.rank_path}, {files.ic_path} and DuckDB tables eval_* (run {run.run_id})[/]")
+    return files.table
 
 
 # ------------------------------------------------------------------------------------------- ic

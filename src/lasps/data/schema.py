@@ -7,11 +7,20 @@ a code never mixes bases. ``adjustments`` holds one row per corporate-action eve
 row dated **before** ``date`` (product of the ratios of this and all later events).
 Units: prices KRW, volume shares, value KRW (거래대금), market_cap KRW, change_ratio a fraction
 (0.05 = +5 %), flows KRW (net buy value).
+
+This module holds **every** table of ``lasps.duckdb``: the market tables (:data:`MARKET_DDL`), the
+research outputs of ``lasps eval`` / ``lasps daily`` (``eval_*``, :data:`RESEARCH_DDL`), the backtest
+outputs (``backtest_runs``, ``backtest_daily``, ``trades``), the daily picks and the deep-learning
+predictions. One :data:`SCHEMA_VERSION` covers them all; :data:`MIGRATIONS` upgrade an older store
+when it is opened for writing (:meth:`lasps.data.store.MarketStore.migrate`). Version history:
+
+1. market tables only (research/backtest/picks/prediction tables were created by their writers);
+2. every table defined here and created at migration.
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 PRICE_COLUMNS: tuple[str, ...] = (
     "code", "date", "open", "high", "low", "close", "volume", "value", "market_cap", "shares",
@@ -32,7 +41,7 @@ MARKETS = ("KOSPI", "KOSDAQ", "KONEX")
 KINDS = ("stock", "preferred", "etf", "etn", "spac", "reit", "other")
 PRICE_BASES = ("raw", "adjusted")
 
-DDL: tuple[str, ...] = (
+MARKET_DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS stocks (
         code VARCHAR PRIMARY KEY,
@@ -88,3 +97,77 @@ DDL: tuple[str, ...] = (
         code VARCHAR PRIMARY KEY, sector_code VARCHAR, sector_name VARCHAR, reported_at TIMESTAMP
     )""",
 )
+
+RESEARCH_DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS eval_runs (
+        run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, command VARCHAR, horizon INTEGER, entry VARCHAR,
+        quantiles INTEGER, n_alphas INTEGER, n_variants INTEGER, first_date DATE, last_date DATE,
+        split_note VARCHAR, params VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS eval_results (
+        run_id VARCHAR, variant VARCHAR, split VARCHAR, n_days INTEGER, coverage DOUBLE, ic_mean DOUBLE,
+        ic_std DOUBLE, ic_ir DOUBLE, ic_t_nw DOUBLE, hit_rate DOUBLE, q_spread DOUBLE, ls_return DOUBLE,
+        lo_return DOUBLE, turnover DOUBLE, PRIMARY KEY (run_id, variant, split))""",
+    """CREATE TABLE IF NOT EXISTS eval_quantiles (
+        run_id VARCHAR, variant VARCHAR, split VARCHAR, quantile INTEGER, mean_return DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS eval_ic_daily (
+        run_id VARCHAR, date DATE, known_date DATE, variant VARCHAR, ic DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS eval_walkforward (
+        run_id VARCHAR, approach VARCHAR, label VARCHAR, first VARCHAR, last VARCHAR, n_periods INTEGER,
+        lo_total DOUBLE, lo_ann DOUBLE, lo_sharpe DOUBLE, ls_total DOUBLE, ls_ann DOUBLE, ls_sharpe DOUBLE,
+        ls_hit DOUBLE, market_ann DOUBLE, turnover DOUBLE, variants VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS eval_wf_periods (
+        run_id VARCHAR, approach VARCHAR, date DATE, known_date DATE, lo DOUBLE, ls DOUBLE, market DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS eval_selections (
+        run_id VARCHAR, date DATE, window_first DATE, window_last DATE, rank INTEGER, variant VARCHAR,
+        score DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS eval_overfit (
+        run_id VARCHAR, kind VARCHAR, chosen VARCHAR, sharpe DOUBLE, sharpe_ann DOUBLE, sr0 DOUBLE,
+        dsr DOUBLE, n_periods INTEGER, skew DOUBLE, kurtosis DOUBLE, n_trials INTEGER, pbo DOUBLE,
+        n_blocks INTEGER, n_combinations INTEGER, notes VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS eval_clusters (
+        run_id VARCHAR, alpha VARCHAR, cluster INTEGER, cluster_size INTEGER)""",
+)
+#: Research tables that keep only the latest run.
+RESEARCH_LATEST_ONLY: tuple[str, ...] = ("eval_ic_daily",)
+
+BACKTEST_DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS backtest_runs (
+        run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, strategy VARCHAR, variants VARCHAR,
+        start_date DATE, end_date DATE, parameters VARCHAR,
+        total_return DOUBLE, annual_return DOUBLE, volatility DOUBLE, sharpe DOUBLE, max_drawdown DOUBLE,
+        win_rate DOUBLE, profit_factor DOUBLE, turnover DOUBLE, fees DOUBLE, taxes DOUBLE,
+        excess_return DOUBLE, benchmark_return DOUBLE, final_value DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS backtest_daily (
+        run_id VARCHAR, date DATE, cash DOUBLE, positions_value DOUBLE, total_value DOUBLE,
+        benchmark DOUBLE, PRIMARY KEY (run_id, date))""",
+    """CREATE TABLE IF NOT EXISTS trades (
+        run_id VARCHAR, seq INTEGER, date DATE, code VARCHAR, side VARCHAR, qty BIGINT, price DOUBLE,
+        fee DOUBLE, tax DOUBLE, reason VARCHAR, PRIMARY KEY (run_id, seq))""",
+)
+
+PICK_COLUMNS: tuple[str, ...] = ("date", "rank", "code", "name", "votes", "rank_sum", "score", "close",
+                                 "nominated_by", "created_at")
+PICKS_DDL = """CREATE TABLE IF NOT EXISTS picks (
+    date DATE, rank INTEGER, code VARCHAR, name VARCHAR, votes INTEGER, rank_sum DOUBLE, score DOUBLE,
+    close DOUBLE, nominated_by VARCHAR, created_at TIMESTAMP, PRIMARY KEY (date, rank))"""
+
+PREDICTION_COLUMNS: tuple[str, ...] = ("model", "date", "code", "name", "sector_id", "sector_name", "p_sell",
+                                       "p_hold", "p_buy", "score", "pred_class", "pred_return", "rank", "task",
+                                       "checkpoint", "created_at")
+PREDICTIONS_DDL = """CREATE TABLE IF NOT EXISTS predictions (
+    model VARCHAR NOT NULL, date DATE NOT NULL, code VARCHAR NOT NULL, name VARCHAR, sector_id INTEGER,
+    sector_name VARCHAR, p_sell DOUBLE, p_hold DOUBLE, p_buy DOUBLE, score DOUBLE, pred_class VARCHAR,
+    pred_return DOUBLE, rank INTEGER, task VARCHAR, checkpoint VARCHAR, created_at TIMESTAMP,
+    PRIMARY KEY (model, date, code))"""
+
+#: Tables keyed by ``run_id`` (written with :meth:`~lasps.data.queries.StoreQueries.replace_run_rows`).
+RUN_TABLES: tuple[str, ...] = ("eval_runs", "eval_results", "eval_quantiles", "eval_ic_daily", "eval_walkforward",
+                               "eval_wf_periods", "eval_selections", "eval_overfit", "eval_clusters",
+                               "backtest_runs", "backtest_daily", "trades")
+
+#: Every table, in creation order (all ``CREATE TABLE IF NOT EXISTS``: running them again is a no-op).
+DDL: tuple[str, ...] = (*MARKET_DDL, *RESEARCH_DDL, *BACKTEST_DDL, PICKS_DDL, PREDICTIONS_DDL)
+
+#: ``version -> statements`` that bring a store from ``version - 1`` to ``version`` (run in order, in the
+#: migration's transaction, after :data:`DDL`; version 2 only adds tables, which :data:`DDL` creates).
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: ()}

@@ -11,18 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar, runtime_checkable
 
 import duckdb
 import pandas as pd
 
 from lasps.data.bundle import MarketBundle
+from lasps.data.queries import StoreQueries
 from lasps.data.schema import (
     DDL,
     FLOW_COLUMNS,
     INDEX_COLUMNS,
+    MIGRATIONS,
     PRICE_COLUMNS,
     SCHEMA_VERSION,
     STOCK_COLUMNS,
@@ -31,6 +35,7 @@ from lasps.errors import StoreError
 from lasps.transactions import transaction
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Relative deviation between the exchange's base price (close / (1 + change_ratio)) and the
 #: previous close beyond which a day is treated as a corporate-action adjustment (DESIGN §2.3).
@@ -47,7 +52,7 @@ def db_path(home: Path) -> Path:
     return Path(home) / DB_FILENAME
 
 
-class MarketStore:
+class MarketStore(StoreQueries):
     """A connection to the market store. Use as a context manager.
 
     Parameters
@@ -97,7 +102,8 @@ class MarketStore:
         self.con.close()
 
     def migrate(self) -> None:
-        """Create missing tables and record :data:`SCHEMA_VERSION` (idempotent)."""
+        """Create missing tables, upgrade an older store (:data:`~lasps.data.schema.MIGRATIONS`) and record
+        :data:`SCHEMA_VERSION` (idempotent)."""
         with self.transaction():
             for stmt in DDL:
                 self.con.execute(stmt)
@@ -111,6 +117,12 @@ class MarketStore:
                     where=str(self.path),
                     fix="upgrade LASPS",
                 )
+            elif current < SCHEMA_VERSION:
+                for version in range(int(current) + 1, SCHEMA_VERSION + 1):
+                    for stmt in MIGRATIONS.get(version, ()):
+                        self.con.execute(stmt)
+                    self.con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
+                log.info("upgraded %s from schema version %s to %s", self.path, current, SCHEMA_VERSION)
 
     def _check_version(self) -> None:
         try:
@@ -293,3 +305,47 @@ class MarketStore:
     def unavailable_fields(self) -> dict[str, str]:
         rows = self.con.execute("SELECT field, reason FROM field_status WHERE NOT available").fetchall()
         return {r[0]: r[1] or "not provided by the source" for r in rows}
+
+
+@runtime_checkable
+class StoreProvider(Protocol):
+    """What opens the market store for a layer below the workspace: :class:`lasps.workspace.Workspace`
+    (the one every command works through) or :class:`HomeStore` for a bare home directory."""
+
+    @property
+    def home(self) -> Path: ...
+
+    def store(self, *, write: bool = False) -> MarketStore:
+        """A :class:`MarketStore` (a context manager), read-only unless ``write``."""
+        ...
+
+
+@dataclass(frozen=True)
+class HomeStore:
+    """A :class:`StoreProvider` for a home directory given as a path (lower-level calls and tests)."""
+
+    home: Path
+
+    def store(self, *, write: bool = False) -> MarketStore:
+        return MarketStore(self.home, read_only=not write)
+
+
+def store_provider(where: StoreProvider | Path | str) -> StoreProvider:
+    """``where`` itself when it opens stores (a workspace), else a :class:`HomeStore` for the path."""
+    if isinstance(where, StoreProvider):
+        return where
+    return HomeStore(Path(where))
+
+
+def with_store_retry(fn: Callable[[], T], timeout_s: float = 15.0, pause_s: float = 0.2) -> T:
+    """Run a short store operation; retry while another process holds the DuckDB file lock."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return fn()
+        except StoreError as exc:
+            if "cannot open" not in exc.what or time.monotonic() > deadline:
+                raise
+            time.sleep(pause_s)

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from lasps.errors import ConfigError
+from lasps.research.timing import ENTRIES, Timing
 
 SELL, HOLD, BUY = 0, 1, 2
 CLASS_NAMES: tuple[str, ...] = ("SELL", "HOLD", "BUY")
-ENTRIES: tuple[str, ...] = ("open", "close")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class LabelSpec:
     @property
     def lag(self) -> int:
         """Rows from the sample's row t to the row whose price completes its label (``h+1`` or ``h``)."""
-        return self.horizon + 1 if self.entry == "open" else self.horizon
+        return Timing(self.entry, self.horizon).lag
 
     def describe(self) -> str:
         if self.entry == "open":
@@ -76,7 +76,7 @@ def multi_step_returns(open_: np.ndarray, close: np.ndarray, rows: np.ndarray, c
     T = open_.shape[0]
     h = spec.horizon
     price = open_ if spec.entry == "open" else close
-    start = rows + (1 if spec.entry == "open" else 0)
+    start = rows + Timing(spec.entry, spec.horizon).start
     out = np.full((len(rows), h), np.nan)
     inside = start + h < T
     r0 = start[inside]

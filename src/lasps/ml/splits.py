@@ -7,7 +7,7 @@ entry, ``h`` with close entry; see :mod:`lasps.ml.labels`). A train (val) sample
 on or after the first session of the next split is **purged** (assigned to no split), so no label of
 an earlier split uses a price of a later one — a gap of ``lag`` sessions before each boundary.
 
-Fallback: when the fixed dates leave a split with fewer than ``min_dates`` distinct sample dates
+Fallback: when the fixed dates leave a split with fewer than ``min_dates`` (5) distinct sample dates
 (e.g. the synthetic market 2022-10..2026-10, whose first samples come after the 179-session warm-up,
 or the real sample 2018–2021), the boundaries are put at 60 % / 80 % of the distinct sample dates
 instead (the same fractions as :mod:`lasps.research.splits`), and :attr:`SplitResult.note` and the
@@ -21,32 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lasps.errors import ConfigError
+from lasps.research.splits import SplitSpec
+
+MIN_SAMPLE_DATES = 5  # the fewest distinct sample dates per split before the fraction fallback
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
 PURGED = -1
-
-
-@dataclass(frozen=True)
-class SplitSpec:
-    """Split boundaries (inclusive ``YYYY-MM-DD``), fallback fractions and the fewest dates per split."""
-
-    train_end: str = "2022-12-31"
-    val_end: str = "2023-12-31"
-    fallback: tuple[float, float, float] = (0.6, 0.2, 0.2)
-    min_dates: int = 5
-
-    def __post_init__(self) -> None:
-        try:
-            a, b = np.datetime64(self.train_end, "D"), np.datetime64(self.val_end, "D")
-        except ValueError as exc:
-            raise ConfigError(f"cannot parse split dates {self.train_end!r} / {self.val_end!r}",
-                              where="--train-end/--val-end", fix="use YYYY-MM-DD") from exc
-        if not a < b:
-            raise ConfigError(f"train end {a} must be before val end {b}", where="--train-end/--val-end")
-        if len(self.fallback) != 3 or any(f <= 0 for f in self.fallback):
-            raise ConfigError(f"fallback fractions must be three positive numbers, got {self.fallback}")
-        if self.min_dates < 1:
-            raise ConfigError(f"min_dates must be >= 1, got {self.min_dates}")
 
 
 @dataclass
@@ -96,8 +76,13 @@ def _n_dates(sample_dates: np.ndarray, split: np.ndarray) -> list[int]:
     return [len(np.unique(sample_dates[split == s])) for s in range(3)]
 
 
-def assign_splits(rows: np.ndarray, dates: np.ndarray, lag: int, spec: SplitSpec = SplitSpec()) -> SplitResult:
+def assign_splits(rows: np.ndarray, dates: np.ndarray, lag: int, spec: SplitSpec = SplitSpec(),
+                  min_dates: int = MIN_SAMPLE_DATES) -> SplitResult:
     """Assign samples at panel ``rows`` (dates ``dates[rows]``) to train/val/test with purging.
+
+    ``spec`` is the research split specification (:class:`lasps.research.splits.SplitSpec`: boundaries
+    and fallback fractions); a split counts as empty below ``min_dates`` distinct sample dates (its
+    ``min_days`` counts signal days of an evaluation, not dataset dates).
 
     Parameters
     ----------
@@ -114,7 +99,7 @@ def assign_splits(rows: np.ndarray, dates: np.ndarray, lag: int, spec: SplitSpec
     te, ve = np.datetime64(spec.train_end, "D"), np.datetime64(spec.val_end, "D")
     split, purged = _assign(sample_dates, rows, dates, lag, te, ve)
     got = _n_dates(sample_dates, split)
-    if min(got) >= spec.min_dates:
+    if min(got) >= min_dates:
         note = (f"train <= {te} < val <= {ve} < test (fixed dates); samples whose label row (t+{lag}) "
                 f"reaches the next split are purged")
         return SplitResult(split, te, ve, "dates", note, purged)
@@ -134,7 +119,7 @@ def assign_splits(rows: np.ndarray, dates: np.ndarray, lag: int, spec: SplitSpec
             f"too little data for three non-empty splits after purging (dates per split {got2})",
             where="--start/--end", fix="use a longer date range, a smaller --stride or a shorter --horizon")
     pct = "/".join(f"{round(100 * x / f.sum())}" for x in f)
-    note = (f"fixed dates (train <= {te} < val <= {ve}) left a split with fewer than {spec.min_dates} sample "
+    note = (f"fixed dates (train <= {te} < val <= {ve}) left a split with fewer than {min_dates} sample "
             f"dates (got {got}); fell back to {pct} % of the {len(uniq)} sample dates: train <= {te2} < "
             f"val <= {ve2} < test; samples whose label row (t+{lag}) reaches the next split are purged")
     return SplitResult(split, te2, ve2, "fraction", note, purged)

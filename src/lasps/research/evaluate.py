@@ -39,6 +39,7 @@ from lasps.errors import ConfigError
 from lasps.research import kernels
 from lasps.research.forward import ForwardReturns, check_timing, panel_forward_returns
 from lasps.research.splits import Splits, SplitSpec, make_splits
+from lasps.research.variants import both_directions
 
 if TYPE_CHECKING:
     from lasps.alpha.catalogue import AlphaSpec, Catalogue
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
     from lasps.data.panel import Panel
     from lasps.scale.base import Executor
 
-REV_SUFFIX = "_rev"
 
 
 @dataclass(frozen=True)
@@ -177,10 +177,8 @@ class Evaluation:
 
 
 def variant_names(alphas: Iterable[str]) -> tuple[str, ...]:
-    out: list[str] = []
-    for a in alphas:
-        out += [a, a + REV_SUFFIX]
-    return tuple(out)
+    """Both directions of every alpha (:func:`lasps.research.variants.both_directions`)."""
+    return both_directions(alphas)
 
 
 @dataclass(frozen=True)
@@ -351,24 +349,17 @@ class EvalShared:
 def evaluate_batch(shared: EvalShared, batch: EvalBatch) -> tuple[list[AlphaStats], dict[str, str]]:
     """Task body: read/compute the batch's alphas one at a time and keep only their statistics."""
     panel, ctx = shared.panel, shared.ctx
+    from lasps.research.alpha_values import stored_or_computed
+
     stats: list[AlphaStats] = []
     unavailable: dict[str, str] = {}
-    if batch.stored:
-        from lasps.alpha.store import read_alpha
-
-        if batch.home is None:
-            raise ConfigError("stored alphas need the LASPS home they are stored under")
-        for name in batch.stored:
-            stats.append(alpha_stats(ctx, name, read_alpha(batch.home, name, panel)))
-    if batch.specs:
-        from lasps.alpha.conventions import DEFAULT
-        from lasps.alpha.engine import compile_alphas
-
-        program = compile_alphas(batch.specs, panel, batch.conventions or DEFAULT, batch.industry)
-        unavailable.update(program.unavailable)
-        for name, arr in program.run(panel):
-            stats.append(alpha_stats(ctx, name, arr))
-            del arr
+    if batch.stored and batch.home is None:
+        raise ConfigError("stored alphas need the LASPS home they are stored under")
+    for name, arr in stored_or_computed(panel, list(batch.stored), (), home=batch.home, unavailable=unavailable,
+                                        specs=list(batch.specs), conventions=batch.conventions,
+                                        industry=batch.industry):
+        stats.append(alpha_stats(ctx, name, arr))
+        del arr
     return stats, unavailable
 
 

@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lasps.errors import ConfigError
-
-ENTRIES = ("open", "close")
+from lasps.research.timing import Timing
 
 
 @dataclass(frozen=True)
@@ -59,22 +58,17 @@ class ForwardReturns:
     @property
     def lag(self) -> int:
         """Rows between a signal and the moment its outcome is known (``h + 1`` or ``h``)."""
-        return self.horizon + (1 if self.entry == "open" else 0)
+        return Timing(self.entry, self.horizon).lag
 
 
 def check_timing(horizon: int, entry: str) -> None:
-    """Raise :class:`ConfigError` for a horizon below 1 or an unknown entry."""
-    if int(horizon) != horizon or horizon < 1:
-        raise ConfigError(f"horizon must be a whole number of sessions >= 1, got {horizon!r}",
-                          where="--horizon", fix="use e.g. --horizon 5")
-    if entry not in ENTRIES:
-        raise ConfigError(f"unknown entry {entry!r}", where="--entry", fix="use --entry open or --entry close")
+    """Raise :class:`ConfigError` for a horizon below 1 or an unknown entry (:class:`Timing`)."""
+    Timing(entry, horizon)
 
 
 def known_rows(T: int, horizon: int, entry: str = "open") -> np.ndarray:
     """``(T,)`` row at which the forward return of signal row t is known (see module docstring)."""
-    check_timing(horizon, entry)
-    return np.arange(T, dtype=np.int64) + horizon + (1 if entry == "open" else 0)
+    return Timing(entry, horizon).known_rows(T)
 
 
 def forward_returns(open_: np.ndarray | None, close: np.ndarray | None, horizon: int = 5,
@@ -90,14 +84,14 @@ def forward_returns(open_: np.ndarray | None, close: np.ndarray | None, horizon:
     entry:
         ``"open"`` (default) or ``"close"``.
     """
-    check_timing(horizon, entry)
+    timing = Timing(entry, horizon)
     px = open_ if entry == "open" else close
     if px is None:
         raise ConfigError(f"entry={entry!r} needs {entry} prices, which the panel does not have",
                           where="--entry", fix="load the panel with that field or choose the other entry")
     px = np.asarray(px, dtype=np.float64)
     T, N = px.shape
-    start = 1 if entry == "open" else 0
+    start = timing.start
     out = np.full((T, N), np.nan)
     n = T - start - horizon
     if n > 0:
@@ -107,7 +101,7 @@ def forward_returns(open_: np.ndarray | None, close: np.ndarray | None, horizon:
             r = p1 / p0 - 1.0
         r[~((p0 > 0) & (p1 > 0)) | ~np.isfinite(r)] = np.nan
         out[:n] = r
-    return ForwardReturns(values=out, horizon=int(horizon), entry=entry, known_row=known_rows(T, horizon, entry))
+    return ForwardReturns(values=out, horizon=int(horizon), entry=entry, known_row=timing.known_rows(T))
 
 
 def panel_forward_returns(panel, horizon: int = 5, entry: str = "open") -> ForwardReturns:  # type: ignore[no-untyped-def]

@@ -35,40 +35,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lasps.data.schema import RESEARCH_LATEST_ONLY
+from lasps.data.store import StoreProvider, store_provider, with_store_retry
 from lasps.errors import ConfigError, StoreError
 
 RESEARCH_DIR = "research"
 
-DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS eval_runs (
-        run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, command VARCHAR, horizon INTEGER, entry VARCHAR,
-        quantiles INTEGER, n_alphas INTEGER, n_variants INTEGER, first_date DATE, last_date DATE,
-        split_note VARCHAR, params VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS eval_results (
-        run_id VARCHAR, variant VARCHAR, split VARCHAR, n_days INTEGER, coverage DOUBLE, ic_mean DOUBLE,
-        ic_std DOUBLE, ic_ir DOUBLE, ic_t_nw DOUBLE, hit_rate DOUBLE, q_spread DOUBLE, ls_return DOUBLE,
-        lo_return DOUBLE, turnover DOUBLE, PRIMARY KEY (run_id, variant, split))""",
-    """CREATE TABLE IF NOT EXISTS eval_quantiles (
-        run_id VARCHAR, variant VARCHAR, split VARCHAR, quantile INTEGER, mean_return DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS eval_ic_daily (
-        run_id VARCHAR, date DATE, known_date DATE, variant VARCHAR, ic DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS eval_walkforward (
-        run_id VARCHAR, approach VARCHAR, label VARCHAR, first VARCHAR, last VARCHAR, n_periods INTEGER,
-        lo_total DOUBLE, lo_ann DOUBLE, lo_sharpe DOUBLE, ls_total DOUBLE, ls_ann DOUBLE, ls_sharpe DOUBLE,
-        ls_hit DOUBLE, market_ann DOUBLE, turnover DOUBLE, variants VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS eval_wf_periods (
-        run_id VARCHAR, approach VARCHAR, date DATE, known_date DATE, lo DOUBLE, ls DOUBLE, market DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS eval_selections (
-        run_id VARCHAR, date DATE, window_first DATE, window_last DATE, rank INTEGER, variant VARCHAR,
-        score DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS eval_overfit (
-        run_id VARCHAR, kind VARCHAR, chosen VARCHAR, sharpe DOUBLE, sharpe_ann DOUBLE, sr0 DOUBLE,
-        dsr DOUBLE, n_periods INTEGER, skew DOUBLE, kurtosis DOUBLE, n_trials INTEGER, pbo DOUBLE,
-        n_blocks INTEGER, n_combinations INTEGER, notes VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS eval_clusters (
-        run_id VARCHAR, alpha VARCHAR, cluster INTEGER, cluster_size INTEGER)""",
-)
-LATEST_ONLY = ("eval_ic_daily",)
+LATEST_ONLY = RESEARCH_LATEST_ONLY
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -249,26 +222,14 @@ def known_dates(ev, rows: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-
 # ---------------------------------------------------------------------------------------- DuckDB
 
 
-def write_tables(home: Path | str, frames: dict[str, pd.DataFrame], run_id: str) -> None:
+def write_tables(home: StoreProvider | Path | str, frames: dict[str, pd.DataFrame], run_id: str) -> None:
     """Insert ``frames`` (table name -> rows, without ``run_id``) into the market store in one
-    transaction. Tables in :data:`LATEST_ONLY` are emptied first."""
-    from lasps.data.store import MarketStore
+    transaction (:meth:`~lasps.data.queries.StoreQueries.replace_run_rows`). Tables in
+    :data:`LATEST_ONLY` are emptied first. Retries while another process holds the file lock."""
+    provider = store_provider(home)
 
-    with MarketStore(Path(home)) as store, store.transaction() as con:
-        for stmt in DDL:
-            con.execute(stmt)
-        for table, frame in frames.items():
-            if table in LATEST_ONLY:
-                con.execute(f"DELETE FROM {table}")
-            else:
-                con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-            if frame is None or frame.empty:
-                continue
-            staged = frame.copy()
-            staged.insert(0, "run_id", run_id)
-            con.register("_eval_staged", staged)
-            try:
-                cols = ", ".join(f'"{c}"' for c in staged.columns)
-                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _eval_staged")
-            finally:
-                con.unregister("_eval_staged")
+    def write() -> None:
+        with provider.store(write=True) as store:
+            store.replace_run_rows(frames, run_id, latest_only=LATEST_ONLY)
+
+    with_store_retry(write)

@@ -50,6 +50,7 @@ from lasps.errors import ConfigError
 from lasps.research import kernels
 from lasps.research.evaluate import Evaluation
 from lasps.research.quantiles import PERIODS_PER_YEAR, compounded
+from lasps.research.selection import prefix_sums, top_k, trailing_window, window_sum
 
 if TYPE_CHECKING:
     from lasps.scale.base import Executor
@@ -157,11 +158,9 @@ def scores_on_rows(ev: Evaluation, rows: np.ndarray, metric: str) -> tuple[np.nd
 
 
 def choose(ev: Evaluation, scores: np.ndarray, counts: np.ndarray, k: int, min_known: int) -> list[int]:
-    """Indices of the top ``k`` variants by score (finite, ``counts >= min_known``; ties by index)."""
-    ok = np.isfinite(scores) & (counts >= min_known)
-    idx = np.flatnonzero(ok)
-    order = idx[np.argsort(-scores[idx], kind="stable")]
-    return [int(i) for i in order[:k]]
+    """Indices of the top ``k`` variants by score (finite, ``counts >= min_known``; ties by index):
+    :func:`lasps.research.selection.top_k`."""
+    return top_k(scores, k, counts=counts, min_count=min_known)
 
 
 # ------------------------------------------------------------------------------------ portfolios
@@ -230,14 +229,8 @@ def walk_forward(ev: Evaluation, config: WalkForwardConfig | None = None) -> Wal
     x = _series(ev, cfg.metric)
     ok = np.isfinite(x)
     x0 = np.where(ok, x, 0.0)
-    V = ev.n_variants
 
-    def csum(a: np.ndarray) -> np.ndarray:
-        out = np.zeros((V, T + 1))
-        np.cumsum(a, axis=1, out=out[:, 1:])
-        return out
-
-    c1, c2, cp, cn = csum(x0), csum(x0 * x0), csum((x0 > 0).astype(float)), csum(ok.astype(float))
+    c1, c2, cp, cn = (prefix_sums(a) for a in (x0, x0 * x0, (x0 > 0).astype(float), ok.astype(float)))
 
     samples = ev.sample_rows
     s0 = cfg.lookback + lag - 1
@@ -249,11 +242,10 @@ def walk_forward(ev: Evaluation, config: WalkForwardConfig | None = None) -> Wal
     last_sel = -(10**9)
     for s in wf_rows:
         if s - last_sel >= every:
-            hi = int(s - lag)  # last signal row whose outcome is known at the close of s
-            lo = max(0, hi - cfg.lookback + 1)
-            n = cn[:, hi + 1] - cn[:, lo]
-            sc = _score(c1[:, hi + 1] - c1[:, lo], c2[:, hi + 1] - c2[:, lo], cp[:, hi + 1] - cp[:, lo], n,
-                        cfg.metric)
+            lo_, hi_ = trailing_window(s, lag, cfg.lookback)  # signal rows known at the close of s
+            lo, hi = int(lo_), int(hi_)
+            n = window_sum(cn, lo, hi)
+            sc = _score(window_sum(c1, lo, hi), window_sum(c2, lo, hi), window_sum(cp, lo, hi), n, cfg.metric)
             current = choose(ev, sc, n, cfg.top, min_known)
             selections.append(Selection(int(s), lo, hi, tuple(ev.variants[i] for i in current),
                                         tuple(float(sc[i]) for i in current)))
