@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from lasps.config import Settings, get_settings
 from lasps.errors import LaspsError
+from lasps.workspace import Workspace
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -30,6 +31,11 @@ HomeOption = Annotated[
 
 def settings_for(home: Path | None) -> Settings:
     return get_settings(home=home)
+
+
+def workspace_for(home: Path | None) -> Workspace:
+    """The workspace a command works in (``--home`` / ``LASPS_HOME`` / ``lasps.toml`` / ``./lasps_home``)."""
+    return Workspace(settings_for(home).home, settings_for(home))
 
 
 def setup_logging(level: str = "INFO") -> None:

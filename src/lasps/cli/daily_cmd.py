@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
 
 
 class ConsoleLog(logging.Handler):
@@ -162,7 +161,7 @@ def daily(
     """
     from lasps.pipeline.daily import DailyConfig, run_daily
 
-    settings = settings_for(home)
+    ws = workspace_for(home)
     cfg = DailyConfig(date=date, source=source, dry_run=dry_run, top_k=top_k, picks=picks,
                       orders=orders.strip().lower() if orders else None, window=window, history=history,
                       horizon=horizon, metric=metric, alphas=alphas, universe=universe, force=force, capital=capital)
@@ -178,7 +177,7 @@ def daily(
                     counts[step] = counts.get(step, 0) + 1
                     status.update(f"[bold]{step}[/] {escape(message)} ({counts[step]})")
 
-            result = run_daily(Path(settings.home), cfg, settings=settings, progress=progress)
+            result = run_daily(ws, cfg, progress=progress)
     finally:
         if handler is not None:
             detach_console_log(handler)

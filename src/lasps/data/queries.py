@@ -12,6 +12,7 @@ replaces a run's rows; tables in ``latest_only`` keep only the newest run.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,28 @@ class StoreQueries:
         """``[(source, kind, detail)]`` of the successful loads, oldest first."""
         return [(str(r[0]), str(r[1]), r[2]) for r in self.con.execute(
             "SELECT source, kind, detail FROM source_runs WHERE status = 'ok' ORDER BY finished_at").fetchall()]
+
+    def source_label(self) -> str:
+        """``synthetic (400 listings × 4 y, seed 7)``-style description of where the stored data came from
+        (``?`` when no load is recorded)."""
+        rows = self.source_runs()
+        if not rows:
+            return "?"
+        label = ", ".join(dict.fromkeys(r[0] for r in rows))
+        for source, kind, detail in rows:
+            if source == "synthetic" and kind == "init" and detail:
+                try:
+                    d = json.loads(detail)
+                    label = label.replace("synthetic", f"synthetic ({d['stocks']} listings × {d['years']:g} y, "
+                                                       f"seed {d['seed']})", 1)
+                except (ValueError, KeyError, TypeError):
+                    pass
+        return label
+
+    def latest_ok_source(self) -> str | None:
+        """The source of the newest successful load, or None."""
+        run = self.latest_source_run()
+        return run[0] if run else None
 
     def latest_source_run(self) -> tuple[str, str, dt.datetime] | None:
         """``(source, kind, finished_at)`` of the newest successful load, or None."""

@@ -48,6 +48,7 @@ import pyarrow.parquet as pq
 from lasps.alpha.catalogue import AlphaSpec, Catalogue
 from lasps.alpha.conventions import DEFAULT, Conventions
 from lasps.data.panel import Panel
+from lasps.data.store import StoreProvider, store_provider
 
 log = logging.getLogger(__name__)
 
@@ -125,37 +126,33 @@ class ComputeReport:
 # ------------------------------------------------------------------------------------------- planning
 
 
-def _stored_dates(home: Path) -> np.ndarray:
-    from lasps.data.store import MarketStore
-
-    with MarketStore(home, read_only=True) as store:
-        res = store.con.execute("SELECT DISTINCT date FROM daily_prices ORDER BY date").fetchnumpy()["date"]
-    return np.asarray(res).astype("datetime64[D]")
+def _stored_dates(stores: StoreProvider) -> np.ndarray:
+    with stores.store() as store:
+        return store.sessions()
 
 
-def _has_adjustments(home: Path, after: dt.date, upto: dt.date) -> bool:
+def _has_adjustments(stores: StoreProvider, after: dt.date, upto: dt.date) -> bool:
     """True when the store holds an adjustment event dated in ``(after, upto]``."""
-    from lasps.data.store import MarketStore
-
     if upto <= after:
         return False
-    with MarketStore(home, read_only=True) as store:
-        n = store.scalar("SELECT count(*) FROM adjustments WHERE date > ? AND date <= ?", [after, upto])
-    return bool(n)
+    with stores.store() as store:
+        return store.adjustment_events(after, upto) > 0
 
 
-def plan_alphas(home: Path, specs: Sequence[AlphaSpec], date: dt.date, universe: str = "default",
+def plan_alphas(home: StoreProvider | Path, specs: Sequence[AlphaSpec], date: dt.date, universe: str = "default",
                 conventions: Conventions = DEFAULT) -> AlphaPlan:
     """Classify each alpha as current / append / full / as_of for ``date`` (see the module docstring)."""
     from lasps.alpha.store import FORMAT_VERSION, alpha_path, read_metadata
 
+    stores = store_provider(home)
+    home = stores.home
     plan = AlphaPlan(date)
     conv = json.loads(json.dumps(dataclasses.asdict(conventions)))
     basis_cache: dict[tuple[dt.date, dt.date], bool] = {}
 
     def moved(a: dt.date, b: dt.date) -> bool:
         if (a, b) not in basis_cache:
-            basis_cache[(a, b)] = _has_adjustments(home, a, b)
+            basis_cache[(a, b)] = _has_adjustments(stores, a, b)
         return basis_cache[(a, b)]
 
     for spec in specs:
@@ -240,7 +237,7 @@ def _load(home: Path, start: np.datetime64 | None, end: dt.date, universe: str) 
     return load_panel(start=None if start is None else str(start), end=end, universe=universe, home=home)
 
 
-def compute_alphas(home: Path, specs: Sequence[AlphaSpec], date: dt.date, *, universe: str = "default",
+def compute_alphas(home: StoreProvider | Path, specs: Sequence[AlphaSpec], date: dt.date, *, universe: str = "default",
                    catalogue: Catalogue | None = None, conventions: Conventions = DEFAULT,
                    progress: Progress | None = None) -> ComputeReport:
     """Bring the stored alphas ``specs`` up to ``date`` (see the module docstring)."""
@@ -248,13 +245,14 @@ def compute_alphas(home: Path, specs: Sequence[AlphaSpec], date: dt.date, *, uni
     from lasps.alpha.engine import alpha_lookback, alpha_unavailable_reason, compile_alphas, tune_allocator
 
     t0 = time.perf_counter()
-    home = Path(home)
+    stores = store_provider(home)
+    home = stores.home
     report = ComputeReport(date)
     by_name = {s.name: s for s in specs}
-    plan = plan_alphas(home, specs, date, universe, conventions)
+    plan = plan_alphas(stores, specs, date, universe, conventions)
     report.current = list(plan.current)
     report.as_of = list(plan.as_of)
-    stored = _stored_dates(home)
+    stored = _stored_dates(stores)
     d_np = np.datetime64(date, "D")
     # availability on a short recent panel, so unavailable alphas never trigger a full history load
     todo = list(plan.full) + list(plan.append)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import LaspsError
 from lasps.pipeline import outputs as out
 from lasps.report.data import AlphaRow, DailyReport, PickRow, PriceHistory, Series
@@ -22,22 +23,14 @@ from lasps.report.data import AlphaRow, DailyReport, PickRow, PriceHistory, Seri
 PRICE_SESSIONS = 120
 
 
-def _store_facts(home: Path, day: dt.date) -> dict[str, Any]:
+def _store_facts(stores: StoreProvider | Path) -> dict[str, Any]:
     """Stored range, listing count, sources, unavailable fields and survivorship indicators."""
-    from lasps.data.store import MarketStore
-
-    with MarketStore(home, read_only=True) as store:
-        con = store.con
-        first, last = con.execute("SELECT min(date), max(date) FROM daily_prices").fetchone()
-        n_codes = con.execute("SELECT count(*) FROM stocks").fetchone()[0]
-        delisted = con.execute("SELECT count(*) FROM stocks WHERE delisted_date IS NOT NULL").fetchone()[0]
-        stopped = con.execute("SELECT count(*) FROM (SELECT code, max(date) AS m FROM daily_prices GROUP BY code) "
-                              "WHERE m < ?", [last - dt.timedelta(days=30)]).fetchone()[0] if last else 0
-        runs = con.execute("SELECT source, kind, finished_at FROM source_runs WHERE status = 'ok' "
-                           "ORDER BY finished_at DESC LIMIT 1").fetchone()
-        unavailable = store.unavailable_fields()
-    return {"first": first, "last": last, "n_codes": int(n_codes), "delisted": int(delisted),
-            "stopped": int(stopped), "last_run": runs, "unavailable_fields": unavailable}
+    with store_provider(stores).store() as store:
+        facts = store.market_facts()
+        facts["last_run"] = store.latest_source_run()
+        facts["unavailable_fields"] = store.unavailable_fields()
+        facts["source_label"] = store.source_label()
+    return facts
 
 
 def _wealth(periods: pd.DataFrame, approach: str, column: str) -> Series:
@@ -66,17 +59,17 @@ def _prices(home: Path, day: dt.date, codes: Sequence[str], names: dict[str, str
     return histories
 
 
-def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalogue: Any, *,
+def build_report(stores: StoreProvider | Path, day: dt.date, directory: Path, config: Any, catalogue: Any, *,
                  orders: list[dict[str, Any]] | None = None,
                  extra_warnings: Sequence[str] = ()) -> DailyReport:
-    """Read one run's outputs (``directory`` = ``pipeline/D``) into a :class:`DailyReport`."""
-    from lasps.pipeline.daily import store_source_label
-
+    """Read one run's outputs (``directory`` = ``pipeline/D``) into a :class:`DailyReport` (``stores``: the
+    workspace, or its home)."""
+    home = store_provider(stores).home
     ev = out.read_json(directory / "evaluation.json") or {}
     sel = out.read_json(directory / "selection.json") or {}
     picks_doc = out.read_json(directory / "picks.json") or {}
     signals = pd.read_parquet(directory / "signals.parquet")
-    facts = _store_facts(home, day)
+    facts = _store_facts(stores)
     h = int(ev.get("horizon", config.horizon))
 
     universe = signals["in_universe"].to_numpy(dtype=bool)
@@ -158,7 +151,7 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
 
     last_run = facts["last_run"]
     coverage = {
-        "data source": store_source_label(home),
+        "data source": facts["source_label"],
         "stored sessions": f"{facts['first']} … {facts['last']} ({facts['n_codes']:,} listings in the store)",
         "last load": f"{last_run[1]} from {last_run[0]} at {last_run[2]:%Y-%m-%d %H:%M}" if last_run else "?",
         "evaluation panel": f"{ev.get('panel_first')} … {ev.get('panel_last')} "

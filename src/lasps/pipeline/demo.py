@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from lasps.errors import ConfigError
+from lasps.workspace import Workspace
 
 MARKER = ".lasps-demo"
 
@@ -86,16 +87,15 @@ def prepare_home(home: Path) -> None:
                                encoding="utf-8")
 
 
-def build_market(home: Path, stocks: int, years: float, seed: int) -> tuple[int, int]:
+def build_market(ws: Workspace, stocks: int, years: float, seed: int) -> tuple[int, int]:
     """Generate the synthetic market and store it (as ``lasps data init --source synthetic`` does)."""
     from lasps.data.sources.synthetic import generate_synthetic
-    from lasps.data.store import MarketStore
 
     end = "2026-10-30"
     args = json.dumps({"source": "synthetic", "stocks": stocks, "years": years, "seed": seed, "end": end},
                       sort_keys=True)
     bundle = generate_synthetic(stocks=stocks, years=years, seed=seed, end=end)
-    with MarketStore(home) as store:
+    with ws.store(write=True) as store:
         n = store.write_bundle(bundle, kind="init", replace=True, detail=args)
     return len(bundle.stocks), n
 
@@ -128,15 +128,16 @@ def run_demo(config: DemoConfig | None = None, progress: Progress | None = None,
     prepare_home(home)
     t0 = time.perf_counter()
     say("market", f"generating {cfg.stocks} listings × {cfg.years:g} years (seed {cfg.seed})")
-    listings, rows = build_market(home, cfg.stocks, cfg.years, cfg.seed)
+    ws = Workspace.open(home)
+    listings, rows = build_market(ws, cfg.stocks, cfg.years, cfg.seed)
     timings["market"] = time.perf_counter() - t0
-    dates = stored_dates(home)
+    dates = stored_dates(ws)
     last = pd.Timestamp(dates[-1]).date()
 
     t0 = time.perf_counter()
     say("daily", f"lasps daily --date {last} --top-k {cfg.top_k} --picks {cfg.picks}"
                  + (" --orders paper" if cfg.orders else ""))
-    daily = run_daily(home, DailyConfig(date=last.isoformat(), top_k=cfg.top_k, picks=cfg.picks,
+    daily = run_daily(ws, DailyConfig(date=last.isoformat(), top_k=cfg.top_k, picks=cfg.picks,
                                         orders="paper" if cfg.orders else None, alphas=cfg.alphas),
                       clock=next_open_clock(last) if cfg.orders else None, progress=daily_progress)
     timings["daily"] = time.perf_counter() - t0
