@@ -104,11 +104,8 @@ class Workspace:
     def session_before(self, start: dt.date, rows: int) -> dt.date:
         """The stored session ``rows`` sessions before ``start`` (``start`` itself when none is stored
         before it or ``rows <= 0``): where a computation must start for ``rows`` sessions of warm-up."""
-        if rows <= 0:
-            return start
         with self.store() as store:
-            day = store.session_before(start, rows)
-        return start if day is None else day
+            return store.warmup_start(start, rows)
 
     # -- the catalogue -----------------------------------------------------------------------------
     @cached_property

@@ -241,16 +241,9 @@ def register_views(home: Path | str) -> list[str]:
     The views read the Parquet files (``SELECT date, code, value FROM alpha_044``), so they always show
     what is on disk; they are re-created on each call (idempotent). Returns the view names.
     """
-    from lasps.data.store import MarketStore
+    from lasps.data.store import store_provider
 
-    files = sorted(alphas_dir(home).glob("*.parquet"))
-    names: list[str] = []
-    with MarketStore(Path(home)) as store, store.transaction() as con:
-        for f in files:
-            view = f.stem
-            if not view.replace("_", "").isalnum():
-                continue
-            path = str(f.resolve()).replace("'", "''")
-            con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT date, code, value FROM read_parquet(\'{path}\')')
-            names.append(view)
-    return names
+    provider = store_provider(home)
+    files = sorted(alphas_dir(provider.home).glob("*.parquet"))
+    with provider.store(write=True) as store:
+        return store.register_parquet_views(files)

@@ -31,7 +31,6 @@ import math
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,27 +39,11 @@ import pandas as pd
 
 from lasps.backtest.metrics import METRIC_KEYS
 from lasps.backtest.simulator import SimResult
-from lasps.errors import StoreError
+from lasps.data.store import StoreProvider, store_provider, with_store_retry
 
 LATEST = "latest"
 DAILY_COLUMNS = ("date", "cash", "positions_value", "total_value", "benchmark")
 TRADE_COLUMNS = ("date", "code", "side", "qty", "price", "fee", "tax", "reason")
-
-DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS backtest_runs (
-        run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, strategy VARCHAR, variants VARCHAR,
-        start_date DATE, end_date DATE, parameters VARCHAR,
-        total_return DOUBLE, annual_return DOUBLE, volatility DOUBLE, sharpe DOUBLE, max_drawdown DOUBLE,
-        win_rate DOUBLE, profit_factor DOUBLE, turnover DOUBLE, fees DOUBLE, taxes DOUBLE,
-        excess_return DOUBLE, benchmark_return DOUBLE, final_value DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS backtest_daily (
-        run_id VARCHAR, date DATE, cash DOUBLE, positions_value DOUBLE, total_value DOUBLE,
-        benchmark DOUBLE, PRIMARY KEY (run_id, date))""",
-    """CREATE TABLE IF NOT EXISTS trades (
-        run_id VARCHAR, seq INTEGER, date DATE, code VARCHAR, side VARCHAR, qty BIGINT, price DOUBLE,
-        fee DOUBLE, tax DOUBLE, reason VARCHAR, PRIMARY KEY (run_id, seq))""",
-)
-
 
 def backtests_dir(home: Path | str) -> Path:
     """``$LASPS_HOME/backtests``."""
@@ -123,19 +106,10 @@ def summary_record(run_id: str, strategy: str, parameters: dict[str, Any], metri
     return _clean(rec)
 
 
-def _write_db(home: Path, summary: dict[str, Any], daily: pd.DataFrame, trades: pd.DataFrame,
+def _write_db(home: StoreProvider | Path, summary: dict[str, Any], daily: pd.DataFrame, trades: pd.DataFrame,
               timeout_s: float = 10.0) -> None:
-    from lasps.data.store import MarketStore
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            store = MarketStore(home)
-            break
-        except StoreError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
+    """The run's ``backtest_runs`` / ``backtest_daily`` / ``trades`` rows (one transaction; retries while
+    another process holds the store's write lock)."""
     run_id = summary["run_id"]
     params = summary["parameters"]
     row = pd.DataFrame([{
@@ -153,18 +127,10 @@ def _write_db(home: Path, summary: dict[str, Any], daily: pd.DataFrame, trades: 
     t.insert(0, "seq", range(len(t)))
     t.insert(0, "run_id", run_id)
     t["date"] = pd.to_datetime(t["date"])
-    with store, store.transaction() as con:
-        for stmt in DDL:
-            con.execute(stmt)
-        for table, frame in (("backtest_runs", row), ("backtest_daily", d), ("trades", t)):
-            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-            if len(frame):
-                con.register("_bt", frame)
-                try:
-                    cols = ", ".join(frame.columns)
-                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _bt")
-                finally:
-                    con.unregister("_bt")
+    provider = store_provider(home)
+    store = with_store_retry(lambda: provider.store(write=True), timeout_s=timeout_s, pause_s=0.25)
+    with store:
+        store.replace_run_rows({"backtest_runs": row, "backtest_daily": d, "trades": t}, run_id)
 
 
 def write_run(home: Path | str, summary: dict[str, Any], result: SimResult, *, db: bool = True) -> Path:
@@ -202,5 +168,5 @@ def latest_run_id(home: Path | str) -> str | None:
     return text or None
 
 
-__all__ = ["DAILY_COLUMNS", "DDL", "LATEST", "TRADE_COLUMNS", "atomic_write_text", "backtests_dir",
+__all__ = ["DAILY_COLUMNS", "LATEST", "TRADE_COLUMNS", "atomic_write_text", "backtests_dir",
            "latest_run_id", "new_group_id", "new_run_id", "summary_record", "write_run"]

@@ -46,6 +46,7 @@ from lasps.backtest.selection import VariantIC, masked_ic_ir, select_top
 from lasps.backtest.simulator import DEFAULT_CAPITAL, SimConfig, SimResult, simulate
 from lasps.backtest.strategies import STRATEGIES, AdaptiveConfig, build_targets, rebalance_rows
 from lasps.data.panel import Panel
+from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import ConfigError, StoreError
 from lasps.research.timing import Timing
 from lasps.research.variants import both_directions, split_variant
@@ -159,16 +160,15 @@ def parse_date(value: str | dt.date | None, option: str) -> np.datetime64 | None
         raise ConfigError(f"cannot parse {option} date {value!r}", where=option, fix="use YYYY-MM-DD") from exc
 
 
-def stored_range(home: Path) -> tuple[np.datetime64, np.datetime64]:
+def stored_range(home: StoreProvider | Path) -> tuple[np.datetime64, np.datetime64]:
     """First and last stored price dates; :class:`StoreError` when the store is missing or empty."""
-    from lasps.data.store import MarketStore
-
-    with MarketStore(home, read_only=True) as store:
-        row = store.con.execute("SELECT min(date), max(date) FROM daily_prices").fetchone()
-    if not row or row[0] is None:
-        raise StoreError("the market store holds no prices", where=str(home),
+    provider = store_provider(home)
+    with provider.store() as store:
+        first, last = store.date_range()
+    if first is None or last is None:
+        raise StoreError("the market store holds no prices", where=str(provider.home),
                          fix="run `lasps data init --source synthetic` or `lasps data import PATH`")
-    return np.datetime64(row[0], "D"), np.datetime64(row[1], "D")
+    return np.datetime64(first, "D"), np.datetime64(last, "D")
 
 
 def _missing_sessions(lo: np.datetime64, hi: np.datetime64) -> bool:
@@ -220,13 +220,11 @@ def _lookback_rows(names: Sequence[str], catalogue: Any) -> int:
     return out
 
 
-def _delisted_dates(home: Path, codes: np.ndarray) -> np.ndarray | None:
+def _delisted_dates(home: StoreProvider | Path, codes: np.ndarray) -> np.ndarray | None:
     """``(N,)`` delisting dates from ``stocks`` (NaT = listed); None when the store records none at all
     (then delistings are inferred from prices that stop, see :func:`~lasps.backtest.fills.delisting_rows`)."""
-    from lasps.data.store import MarketStore
-
-    with MarketStore(home, read_only=True) as store:
-        df = store.query_df("SELECT code, delisted_date FROM stocks")
+    with store_provider(home).store() as store:
+        df = store.stock_table(("code", "delisted_date"))
     lookup = dict(zip(df["code"].astype(str), pd.to_datetime(df["delisted_date"]), strict=True))
     out = np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[D]")
     for j, c in enumerate(codes):

@@ -14,6 +14,8 @@ from typing import Protocol
 
 import pandas as pd
 
+from lasps.data.store import StoreProvider, store_provider
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -103,48 +105,39 @@ class MemoryPrices:
 class StorePrices:
     """Prices from the market store, opened read-only for each query (never holds the write lock)."""
 
-    def __init__(self, home: Path | str) -> None:
-        self.home = Path(home)
+    def __init__(self, home: StoreProvider | Path | str) -> None:
+        self._stores = store_provider(home)
+        self.home = self._stores.home
         self._instruments: dict[str, Instrument | None] = {}
-
-    def _query(self, sql: str, params: list[object]) -> pd.DataFrame:
-        from lasps.data.store import MarketStore
-
-        with MarketStore(self.home, read_only=True) as store:
-            return store.query_df(sql, params)
 
     def instrument(self, code: str) -> Instrument | None:
         if code not in self._instruments:
-            df = self._query("SELECT code, market, kind, name FROM stocks WHERE code = ?", [code])
-            self._instruments[code] = (None if df.empty else
-                                       Instrument(code, str(df.at[0, "market"]), str(df.at[0, "kind"]),
-                                                  str(df.at[0, "name"])))
+            with self._stores.store() as store:
+                row = store.stock(code)
+            self._instruments[code] = (None if row is None else
+                                       Instrument(code, str(row["market"]), str(row["kind"]), str(row["name"])))
         return self._instruments[code]
 
     def bar(self, code: str, date: dt.date) -> Bar | None:
-        df = self._query("SELECT date, open, high, low, close, volume FROM daily_prices WHERE code = ? AND date = ?",
-                         [code, date])
-        if df.empty:
+        with self._stores.store() as store:
+            r = store.bar(code, date)
+        if r is None:
             return None
-        r = df.iloc[0]
+        volume = r["volume"]
         return Bar(pd.Timestamp(r["date"]).date(), float(r["open"]), float(r["high"]), float(r["low"]),
-                   float(r["close"]), float(r["volume"]) if r["volume"] == r["volume"] else 0.0)
+                   float(r["close"]), float(volume) if volume == volume else 0.0)
 
     def prev_close(self, code: str, date: dt.date) -> tuple[dt.date, float] | None:
-        df = self._query("SELECT date, close FROM daily_prices WHERE code = ? AND date < ? AND close > 0 "
-                         "ORDER BY date DESC LIMIT 1", [code, date])
-        if df.empty:
-            return None
-        return pd.Timestamp(df.at[0, "date"]).date(), float(df.at[0, "close"])
+        with self._stores.store() as store:
+            return store.prev_close(code, date)
 
     def has_date(self, date: dt.date) -> bool:
-        df = self._query("SELECT 1 AS x FROM daily_prices WHERE date = ? LIMIT 1", [date])
-        return not df.empty
+        with self._stores.store() as store:
+            return store.has_session(date)
 
     def last_date(self) -> dt.date | None:
-        df = self._query("SELECT max(date) AS d FROM daily_prices", [])
-        v = df.at[0, "d"] if not df.empty else None
-        return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+        with self._stores.store() as store:
+            return store.date_range()[1]
 
 
 __all__ = ["Bar", "Instrument", "MemoryPrices", "PriceSource", "StorePrices"]

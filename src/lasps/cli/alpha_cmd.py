@@ -28,7 +28,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.errors import ConfigError, LaspsError, StoreError
 
 app = typer.Typer(no_args_is_help=True)
@@ -68,21 +68,6 @@ class _StoreSink:
         alpha_store.write_alpha(self.home, name, values, panel, self.expected[name], self.rows)
 
 
-def _warmup_start(home: Path, start: dt.date, rows: int) -> dt.date:
-    """The stored trading date ``rows`` sessions before ``start`` (or the first stored date)."""
-    from lasps.data.store import MarketStore
-
-    if rows <= 0:
-        return start
-    with MarketStore(home, read_only=True) as store:
-        frame = store.query_df(
-            "SELECT DISTINCT date FROM daily_prices WHERE date < ? ORDER BY date DESC LIMIT ?", [start, rows]
-        )
-    if frame.empty:
-        return start
-    return pd.Timestamp(frame["date"].iloc[-1]).date()
-
-
 @app.command("list")
 @handle_errors
 def list_cmd(
@@ -101,9 +86,8 @@ def list_cmd(
     if not no_data:
         try:
             from lasps.data.panel_loader import load_panel
-            from lasps.data.store import MarketStore
 
-            with MarketStore(settings.home, read_only=True) as store:
+            with workspace_for(home).store() as store:
                 last = store.last_price_date()
             if last is None:
                 raise StoreError("the market store holds no prices")
@@ -186,7 +170,7 @@ def compute_cmd(
 
     t0 = time.perf_counter()
     warm = max(alpha_lookback(s, conv) for s in specs)
-    load_start = _warmup_start(settings.home, start_d, warm) if start_d else None
+    load_start = workspace_for(home).session_before(start_d, warm) if start_d else None
     with console.status("loading the market panel"):
         panel = load_panel(start=load_start, end=end_d, universe=universe, home=settings.home)
     first = int(np.searchsorted(panel.dates, np.datetime64(start_d, "D"))) if start_d else 0
@@ -255,11 +239,9 @@ def compute_cmd(
 
 
 def _stock_names(home: Path) -> dict[str, str]:
-    from lasps.data.store import MarketStore
-
     try:
-        with MarketStore(home, read_only=True) as store:
-            frame = store.query_df("SELECT code, name FROM stocks")
+        with workspace_for(home).store() as store:
+            frame = store.stock_table(("code", "name"))
     except StoreError:
         return {}
     return dict(zip(frame["code"].astype(str), frame["name"].astype(str), strict=False))
@@ -305,7 +287,7 @@ def show_cmd(
         from lasps.data.panel_loader import load_panel
 
         warm = alpha_lookback(spec)
-        load_start = _warmup_start(settings.home, day, warm) if day else None
+        load_start = workspace_for(home).session_before(day, warm) if day else None
         with console.status(f"computing {spec.name} (not stored yet)"):
             panel = load_panel(start=load_start, end=day, home=settings.home)
             result = compute(panel, [spec])

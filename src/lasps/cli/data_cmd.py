@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.config import ensure_home
 from lasps.errors import ConfigError, StoreError
 
@@ -49,11 +49,10 @@ def init_cmd(
     settings = settings_for(home)
     ensure_home(settings.home)
     from lasps.data.sources.synthetic import generate_synthetic
-    from lasps.data.store import MarketStore
 
     args = json.dumps({"source": source, "stocks": stocks, "years": years, "seed": seed, "end": end},
                       sort_keys=True)
-    with MarketStore(settings.home) as store:
+    with workspace_for(home).store(write=True) as store:
         previous = store.last_run("init")
         if not store.is_empty() and not replace and (previous is None or previous[1] != args):
             raise StoreError(
@@ -86,7 +85,6 @@ def import_cmd(
     The input is validated completely before anything is written; a bad file changes nothing.
     """
     from lasps.data.sources.files import read_import
-    from lasps.data.store import MarketStore
     from lasps.data.validate import record_unmapped_sectors, validate_bundle
 
     settings = settings_for(home)
@@ -95,7 +93,7 @@ def import_cmd(
         result = read_import(path, fmt)
         bundle = validate_bundle(result.bundle, str(path))
     ensure_home(settings.home)
-    with console.status(f"writing {len(bundle.prices):,} rows"), MarketStore(settings.home) as store:
+    with console.status(f"writing {len(bundle.prices):,} rows"), workspace_for(home).store(write=True) as store:
         n = store.write_bundle(bundle, kind="import", detail=str(path))
         if len(result.unmapped):
             record_unmapped_sectors(store.con, result.unmapped)
@@ -189,37 +187,29 @@ def check_cmd(
 @handle_errors
 def status_cmd(home: HomeOption = None) -> None:
     """Codes, date range, rows, per-source last update and available fields."""
-    from lasps.data.store import MarketStore
-
-    settings = settings_for(home)
-    with MarketStore(settings.home, read_only=True) as store:
+    ws = workspace_for(home)
+    with ws.store() as store:
         if store.is_empty():
             raise StoreError("the market store is empty", where=str(store.path),
                              fix="run `lasps data init` or `lasps data import PATH`")
-        q = store.scalar
+        st = store.status_summary()
         table = Table(title=f"market store {store.path}", show_header=False)
         table.add_column("item")
         table.add_column("value")
-        table.add_row("codes", f"{q('SELECT count(*) FROM stocks'):,}")
-        kinds = store.query_df("SELECT kind, count(*) AS n FROM stocks GROUP BY kind ORDER BY n DESC")
-        table.add_row("kinds", ", ".join(f"{k} {n:,}" for k, n in kinds.itertuples(index=False)))
-        first, last = store.con.execute("SELECT min(date), max(date) FROM daily_prices").fetchone()
-        table.add_row("date range", f"{first} … {last}")
-        table.add_row("sessions", f"{q('SELECT count(DISTINCT date) FROM daily_prices'):,}")
-        table.add_row("price rows", f"{q('SELECT count(*) FROM daily_prices'):,}")
-        table.add_row("adjustment events", f"{q('SELECT count(*) FROM adjustments'):,}")
-        idx = store.query_df("SELECT index_code, count(*) AS n, min(date) AS a, max(date) AS b "
-                             "FROM index_prices GROUP BY 1 ORDER BY 1")
+        table.add_row("codes", f"{st['codes']:,}")
+        table.add_row("kinds", ", ".join(f"{k} {n:,}" for k, n in st["kinds"].itertuples(index=False)))
+        table.add_row("date range", f"{st['first']} … {st['last']}")
+        table.add_row("sessions", f"{st['sessions']:,}")
+        table.add_row("price rows", f"{st['price_rows']:,}")
+        table.add_row("adjustment events", f"{st['adjustments']:,}")
+        idx = st["indices"]
         table.add_row("indices", "; ".join(f"{c}: {n:,} rows {a}…{b}" for c, n, a, b in idx.itertuples(index=False))
                       or "none")
-        table.add_row("investor flow rows", f"{q('SELECT count(*) FROM investor_flows'):,}")
-        bases = store.query_df("SELECT price_basis, count(*) AS n FROM stocks GROUP BY 1")
-        table.add_row("price basis", ", ".join(f"{b} {n:,}" for b, n in bases.itertuples(index=False)))
-        runs = store.query_df("SELECT source, kind, max(finished_at) AS finished, max(last_date) AS last_day "
-                              "FROM source_runs WHERE status = 'ok' GROUP BY 1, 2 ORDER BY finished")
-        for src, kind, at, last in runs.itertuples(index=False):
+        table.add_row("investor flow rows", f"{st['flow_rows']:,}")
+        table.add_row("price basis", ", ".join(f"{b} {n:,}" for b, n in st["bases"].itertuples(index=False)))
+        for src, kind, at, last in st["runs"].itertuples(index=False):
             table.add_row(f"last {kind} ({src})", f"{at:%Y-%m-%d %H:%M} (data through {last})")
-        status = store.query_df("SELECT field, available, reason FROM field_status ORDER BY field")
+        status = st["fields"]
         avail = [f for f, a, _ in status.itertuples(index=False) if a]
         table.add_row("available fields", ", ".join(avail))
         for f, a, reason in status.itertuples(index=False):

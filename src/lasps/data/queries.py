@@ -65,6 +65,15 @@ class StoreQueries:
             "SELECT DISTINCT date FROM daily_prices WHERE date < ? ORDER BY date DESC LIMIT ?", [start, rows]).df()
         return None if frame.empty else pd.Timestamp(frame["date"].iloc[-1]).date()
 
+    def warmup_start(self, start: dt.date, rows: int) -> dt.date:
+        """Where a computation must start for ``rows`` sessions of warm-up before ``start``: the stored
+        session ``rows`` sessions earlier (the first stored one when fewer are stored; ``start`` itself when
+        none is stored before it or ``rows <= 0``). The one warm-up rule of alphas, the ML dataset …"""
+        if rows <= 0:
+            return start
+        day = self.session_before(start, rows)
+        return start if day is None else day
+
     def sessions_upto(self, end: dt.date, rows: int) -> list[dt.date]:
         """The last ``rows`` stored sessions on or before ``end``, newest first."""
         frame = self.con.execute(
@@ -103,10 +112,13 @@ class StoreQueries:
 
     # -- prices of one code ----------------------------------------------------------------------
     def bar(self, code: str, day: dt.date) -> dict[str, Any] | None:
-        """``{date, open, high, low, close, volume}`` of ``code`` on ``day``, or None."""
+        """``{date, open, high, low, close, volume}`` of ``code`` on ``day`` (NULL prices as NaN), or None."""
         row = self.con.execute("SELECT date, open, high, low, close, volume FROM daily_prices "
                                "WHERE code = ? AND date = ?", [code, day]).fetchone()
-        return None if row is None else dict(zip(("date", "open", "high", "low", "close", "volume"), row, strict=True))
+        if row is None:
+            return None
+        nums = [float("nan") if v is None else float(v) for v in row[1:]]
+        return dict(zip(("date", "open", "high", "low", "close", "volume"), [row[0], *nums], strict=True))
 
     def prev_close(self, code: str, day: dt.date) -> tuple[dt.date, float] | None:
         """``(date, close)`` of the last positive close of ``code`` before ``day``, or None."""

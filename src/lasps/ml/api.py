@@ -48,17 +48,12 @@ def _clean(v: Any) -> Any:
 
 
 def _open(home: Path) -> Any:
-    from lasps.data.store import MarketStore
+    from lasps.data.store import store_provider
 
     try:
-        return MarketStore(home, read_only=True)
+        return store_provider(home).store()
     except LaspsError as exc:
         raise HTTPException(status_code=404, detail=f"no market store: {exc.what}") from exc
-
-
-def _has_table(con: Any, name: str) -> bool:
-    row = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
-    return bool(row and row[0])
 
 
 def read_predictions(home: Path, date: dt.date | None = None, model: str | None = None,
@@ -66,40 +61,24 @@ def read_predictions(home: Path, date: dt.date | None = None, model: str | None 
     """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored)."""
     hint = "run `lasps ml predict --checkpoint RUN/model.pt --date D`"
     with _open(home) as store:
-        con = store.con
-        if not _has_table(con, PREDICTIONS_TABLE):
+        if not store.has_table(PREDICTIONS_TABLE):
             raise HTTPException(status_code=404, detail=f"no predictions stored yet; {hint}")
-        where, params = [], []
-        if model is not None:
-            where.append("model = ?")
-            params.append(model)
         if date is None:
-            cond = f"WHERE {' AND '.join(where)}" if where else ""
-            row = con.execute(f"SELECT max(date) FROM {PREDICTIONS_TABLE} {cond}", params).fetchone()
-            if not row or row[0] is None:
+            date = store.latest_prediction_date(model)
+            if date is None:
                 which = f" for model {model}" if model else ""
                 raise HTTPException(status_code=404, detail=f"no predictions stored{which}; {hint}")
-            date = row[0]
-        where.append("date = ?")
-        params.append(date)
-        cond = " AND ".join(where)
-        models = [r[0] for r in con.execute(
-            f"SELECT model FROM {PREDICTIONS_TABLE} WHERE {cond} GROUP BY model ORDER BY max(created_at) DESC, model",
-            params).fetchall()]
+        models = store.prediction_models(date, model)
         if not models:
             raise HTTPException(status_code=404, detail=f"no predictions for {date}"
                                 f"{f' from model {model}' if model else ''}; {hint}")
         chosen = model or models[0]
-        sql = (f"SELECT {', '.join(_FIELDS)}, task, created_at FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ? "
-               "ORDER BY rank, code")
-        rows = con.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), [chosen, date]).fetchall()
-        total_row = con.execute(f"SELECT count(*) FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ?",
-                                [chosen, date]).fetchone()
+        rows, total = store.predictions(chosen, date, _FIELDS, limit)
     preds = [{k: _clean(v) for k, v in zip(_FIELDS, r[: len(_FIELDS)], strict=True)} for r in rows]
     task = rows[0][len(_FIELDS)] if rows else None
     created = rows[0][len(_FIELDS) + 1] if rows else None
     return {"date": _clean(date), "model": chosen, "models": models, "task": task, "created_at": _clean(created),
-            "count": int(total_row[0]) if total_row else len(preds), "predictions": preds}
+            "count": total, "predictions": preds}
 
 
 def read_sectors(home: Path) -> dict[str, Any]:
@@ -109,8 +88,7 @@ def read_sectors(home: Path) -> dict[str, Any]:
     stored = True
     try:
         with _open(home) as store:
-            for sid, n in store.con.execute(
-                    "SELECT sector_id, count(*) FROM stocks GROUP BY sector_id").fetchall():
+            for sid, n in store.sector_counts():
                 if sid is None or int(sid) < 0:
                     unmapped += int(n)
                 else:

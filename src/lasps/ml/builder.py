@@ -38,12 +38,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lasps.data.panel import FLOW_FIELDS
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
+from lasps.data.store import store_provider
 from lasps.errors import ConfigError, StoreError
 from lasps.ml import dataset as layout
 from lasps.ml.features import (
@@ -178,19 +178,6 @@ class _NpyWriter:
         return layout.sha256_file(self.path)
 
 
-def _warmup_start(home: Path, start: dt.date, rows: int) -> dt.date:
-    """The stored trading date ``rows`` sessions before ``start`` (or the first stored date)."""
-    from lasps.data.store import MarketStore
-
-    with MarketStore(home, read_only=True) as store:
-        frame = store.query_df(
-            "SELECT DISTINCT date FROM daily_prices WHERE date < ? ORDER BY date DESC LIMIT ?", [start, rows]
-        )
-    if frame.empty:
-        return start
-    return pd.Timestamp(frame["date"].iloc[-1]).date()
-
-
 def _parse_date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
@@ -282,7 +269,10 @@ def build_dataset(out: str | Path, config: BuildConfig = BuildConfig(), home: st
     start_d, end_d = _parse_date(config.start, "--start"), _parse_date(config.end, "--end")
     if start_d and end_d and start_d > end_d:
         raise ConfigError(f"start {start_d} is after end {end_d}", where="--start/--end", fix="swap the dates")
-    load_start = _warmup_start(home_p, start_d, MIN_SESSIONS + 20) if start_d else None
+    load_start = None
+    if start_d:
+        with store_provider(home_p).store() as store:
+            load_start = store.warmup_start(start_d, MIN_SESSIONS + 20)
 
     tick("load panel", 0, 1)
     fields = ["open", "high", "low", "close", "volume", *FLOW_FIELDS]

@@ -32,36 +32,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lasps.data.schema import PREDICTION_COLUMNS
 from lasps.data.sectors import SECTOR_NAMES
+from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import ConfigError, StoreError
 from lasps.ml.checkpoint import load_model
 from lasps.ml.features import MIN_SESSIONS, WINDOW, compute_features, gather_windows
 from lasps.ml.labels import CLASS_NAMES
 
-PREDICTIONS_TABLE = "predictions"
-PREDICTIONS_DDL = f"""
-CREATE TABLE IF NOT EXISTS {PREDICTIONS_TABLE} (
-    model VARCHAR NOT NULL,
-    date DATE NOT NULL,
-    code VARCHAR NOT NULL,
-    name VARCHAR,
-    sector_id INTEGER,
-    sector_name VARCHAR,
-    p_sell DOUBLE,
-    p_hold DOUBLE,
-    p_buy DOUBLE,
-    score DOUBLE,
-    pred_class VARCHAR,
-    pred_return DOUBLE,
-    rank INTEGER,
-    task VARCHAR,
-    checkpoint VARCHAR,
-    created_at TIMESTAMP,
-    PRIMARY KEY (model, date, code)
-)
-"""
-COLUMNS: tuple[str, ...] = ("model", "date", "code", "name", "sector_id", "sector_name", "p_sell", "p_hold", "p_buy",
-                            "score", "pred_class", "pred_return", "rank", "task", "checkpoint", "created_at")
+PREDICTIONS_TABLE = "predictions"  # schema: lasps.data.schema.PREDICTIONS_DDL
+COLUMNS: tuple[str, ...] = PREDICTION_COLUMNS
 DEFAULT_LOOKBACK = MIN_SESSIONS + 250
 
 
@@ -106,18 +86,14 @@ def _parse_date(value: str | dt.date | None) -> dt.date | None:
 def _history_start(home: Path, date: dt.date | None, sessions: int) -> tuple[dt.date, dt.date]:
     """``(first, last)``: the stored session ``sessions - 1`` sessions before ``date`` and the last stored
     session on or before ``date`` (the latest stored date when ``date`` is None)."""
-    from lasps.data.store import MarketStore
-
-    with MarketStore(home, read_only=True) as store:
+    with store_provider(home).store() as store:
         hi = date or dt.date(2999, 12, 31)
-        frame = store.query_df("SELECT DISTINCT date FROM daily_prices WHERE date <= ? ORDER BY date DESC LIMIT ?",
-                               [hi, sessions])
+        dates = store.sessions_upto(hi, sessions)
         last_stored = store.last_price_date()
-    if frame.empty:
+    if not dates:
         raise StoreError(f"no prices stored on or before {hi}", where="--date",
                          fix=f"the store ends {last_stored}" if last_stored else "load data first")
-    dates = pd.to_datetime(frame["date"]).dt.date
-    return dates.iloc[-1], dates.iloc[0]
+    return dates[-1], dates[0]
 
 
 def build_windows(date: str | dt.date | None, home: str | Path | None = None, *, universe: str = "default",
@@ -215,28 +191,12 @@ def predictions_frame(out: np.ndarray, w: InferenceWindows, task: str, model_nam
     return frame.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
-def ensure_table(con: Any) -> None:
-    """``CREATE TABLE IF NOT EXISTS predictions`` on a DuckDB connection."""
-    con.execute(PREDICTIONS_DDL)
-
-
-def store_predictions(frame: pd.DataFrame, home: str | Path) -> int:
+def store_predictions(frame: pd.DataFrame, home: StoreProvider | str | Path) -> int:
     """Replace the (model, date) rows of ``frame`` in ``predictions`` in one transaction; returns rows written."""
-    from lasps.data.store import MarketStore
-
     if frame.empty:
         return 0
-    with MarketStore(Path(home)) as store, store.transaction() as con:
-        ensure_table(con)
-        for (model, date), _ in frame.groupby(["model", "date"]):
-            con.execute(f"DELETE FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ?",
-                        [model, pd.Timestamp(date).date()])
-        con.register("_pred", frame.assign(date=pd.to_datetime(frame["date"]).dt.date))
-        try:
-            cols = ", ".join(COLUMNS)
-            con.execute(f"INSERT INTO {PREDICTIONS_TABLE} ({cols}) SELECT {cols} FROM _pred")
-        finally:
-            con.unregister("_pred")
+    with store_provider(home).store(write=True) as store:
+        store.replace_predictions(frame, COLUMNS)
     return len(frame)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import StoreError
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -43,16 +44,15 @@ def clean(x: Any) -> Any:
 class StoreProbe:
     """Cached, non-blocking facts about the DuckDB store (see the module docstring)."""
 
-    def __init__(self, home: Path, ttl_s: float = STORE_CACHE_S) -> None:
-        self.home = Path(home)
+    def __init__(self, home: StoreProvider | Path, ttl_s: float = STORE_CACHE_S) -> None:
+        self._stores = store_provider(home)
+        self.home = self._stores.home
         self.ttl_s = ttl_s
         self._lock = threading.Lock()
         self._at = -math.inf
         self._value: dict[str, Any] = {}
 
     def _probe(self) -> dict[str, Any]:
-        from lasps.data.store import MarketStore
-
         path = self.home / "lasps.duckdb"
         if not path.is_file():
             return {"status": "missing", "path": str(path),
@@ -60,10 +60,8 @@ class StoreProbe:
         last_error = ""
         for _ in range(3):
             try:
-                with MarketStore(self.home, read_only=True) as store:
-                    row = store.con.execute("SELECT min(date), max(date), count(DISTINCT code) FROM daily_prices"
-                                            ).fetchone()
-                first, last, codes = row if row else (None, None, 0)
+                with self._stores.store() as store:
+                    first, last, codes = store.coverage()
                 return {"status": "ok" if last is not None else "empty", "path": str(path),
                         "first_date": str(first) if first else None, "last_date": str(last) if last else None,
                         "codes": int(codes or 0)}
