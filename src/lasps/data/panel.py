@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from lasps.errors import UnavailableError
 
@@ -129,6 +130,12 @@ class Panel:
         if name not in self._derived:
             self._derived[name] = self._derive(name)
         return self._derived[name]
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """A field as a *dates × codes* DataFrame (index ``date``: ``datetime64``, columns ``code``: str);
+        the values are the panel's own array (no copy)."""
+        return pd.DataFrame(self.field(name), index=pd.DatetimeIndex(self.dates, name="date"),
+                            columns=pd.Index([str(c) for c in self.codes], name="code"), copy=False)
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name.startswith("_") or name in {"fields", "unavailable"}:

@@ -19,6 +19,7 @@ from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import LaspsError
 from lasps.pipeline import outputs as out
 from lasps.report.data import AlphaRow, DailyReport, PickRow, PriceHistory, Series
+from lasps.research.timing import Timing
 
 PRICE_SESSIONS = 120
 
@@ -168,7 +169,8 @@ def build_report(stores: StoreProvider | Path, day: dt.date, directory: Path, co
                 "horizon (sessions)": h, "entry": "next open"}
     notes = [
         f"Signals use data through the close of {day}; a pick is bought at the next open. Research figures enter "
-        f"at the next open and hold {h} sessions, so each signal's outcome is known {h + 1} sessions later.",
+        f"at the next open and hold {h} sessions, so each signal's outcome is known {Timing('open', h).lag} "
+        "sessions later.",
         "In sample = measured on the very window the variants were chosen on — that is how they were chosen, so it "
         "flatters them (the work log's +100 … +400 % tables). Walk-forward = the same rule re-applied every "
         f"{h} sessions with only the data known then and traded on the next period: the honest estimate.",

@@ -28,6 +28,7 @@ from lasps.report.markdown import (
     picks_rows,
     wf_rows,
 )
+from lasps.research.timing import Timing
 
 IC_ROLLING = 21
 
@@ -125,7 +126,7 @@ def chart_ic(report: DailyReport) -> str:
     if report.window[0] not in ("", "None"):
         shade = (np.datetime64(report.window[0]), np.datetime64(report.window[1]), "selection window")
     return line_chart(lines, title=f"Daily rank IC by signal date ({IC_ROLLING}-session mean; known "
-                                   f"{report.horizon + 1} sessions later)", y_format="num", ref=0.0,
+                                   f"{Timing('open', report.horizon).lag} sessions later)", y_format="num", ref=0.0,
                       shade=shade, height=320, y_label="rank IC")
 
 
