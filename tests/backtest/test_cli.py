@@ -120,6 +120,10 @@ BAD = [
      "--start"),
     (["run", "--alphas", ALPHAS, "--end", "2030-01-02"], "outside the stored data", "--end"),
     (["run", "--alphas", ALPHAS, "--start", "2023-13-45"], "cannot parse", "--start"),
+    (["run", "--alphas", ALPHAS, "--start", "04/01/2021"], "YYYY-MM-DD", "--start"),  # month-first: refused
+    (["run", "--alphas", ALPHAS, "--end", "20231002"], "cannot parse", "--end"),
+    (["oos", "--select-start", "2023/01/02", "--select-end", "2023-06-30", "--trade-start", "2023-07-03",
+      "--trade-end", "2023-09-01"], "cannot parse", "--select-start"),
     (["run", "--alphas", ALPHAS, "--capital", "0"], "capital", "--capital"),
     (["run", "--alphas", ALPHAS, "--capital", "-5"], "capital", "--capital"),
     (["run", "--alphas", ALPHAS, "--top", "50"], "larger than the universe", "--top"),

@@ -46,9 +46,11 @@ import pandas as pd
 
 from lasps.config import Settings, ensure_home, get_settings
 from lasps.data.calendar import KST, is_session, latest_completed_session, previous_session, session_times
+from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, LaspsError, StoreError
+from lasps.files import atomic_write, atomic_write_text, write_json
 from lasps.pipeline import outputs as out
-from lasps.pipeline.state import RunLock, StepJournal, atomic_write_text, write_json
+from lasps.pipeline.state import RunLock, StepJournal
 
 log = logging.getLogger("lasps.pipeline")
 
@@ -168,18 +170,6 @@ class DailyResult:
 
 
 # ------------------------------------------------------------------------------------ input checks
-
-
-def parse_date(value: str | dt.date | None) -> dt.date | None:
-    """``YYYY-MM-DD`` -> date; :class:`ConfigError` otherwise."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(f"cannot parse --date {value!r}", where="--date",
-                          fix="use YYYY-MM-DD, e.g. 2026-02-25") from exc
 
 
 def check_session_date(day: dt.date, now: dt.datetime | None = None) -> None:
@@ -527,9 +517,7 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         if fmt == "csv":
             atomic_write_text(path, frame.to_csv(index=False))
         else:
-            tmp = path.with_name(f".{path.name}.tmp")
-            frame.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
+            atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
     from lasps.research.io import ic_daily_frame
 
@@ -923,7 +911,7 @@ def run_daily(home: Path | str, config: DailyConfig | None = None, *, settings: 
     cfg.validate()
     home = Path(home)
     settings = settings or get_settings(home=home)
-    requested = parse_date(cfg.date)
+    requested = parse_optional_date(cfg.date, option="--date")
     if requested is not None:
         check_session_date(requested, now)
     first_dates = stored_dates(home)  # raises for a missing or empty store
@@ -1030,4 +1018,4 @@ def _result(ctx: _Ctx, seconds: float) -> DailyResult:
 
 __all__ = ["CRASH_ENV", "METRICS", "STEPS", "DailyConfig", "DailyResult", "check_date_stored", "check_session_date",
            "orders_clock",
-           "parse_date", "resolve_source", "run_daily", "stored_dates", "vote"]
+           "resolve_source", "run_daily", "stored_dates", "vote"]

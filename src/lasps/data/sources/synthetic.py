@@ -56,6 +56,7 @@ from lasps.data.bundle import MarketBundle
 from lasps.data.calendar import sessions
 from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, PRICE_COLUMNS, STOCK_COLUMNS
 from lasps.data.sectors import KRX_SECTOR_INDEX, NUM_SECTORS
+from lasps.dates import parse_date
 from lasps.errors import ConfigError
 
 TRADING_DAYS = 252
@@ -904,10 +905,7 @@ def _validate(stocks: int, years: float, seed: int, end: str) -> None:
                           fix="pass e.g. --years 12")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}", where="--seed")
-    try:
-        np.datetime64(end, "D")
-    except ValueError as exc:
-        raise ConfigError(f"end must be an ISO date, got {end!r}", where="end", fix="e.g. 2026-10-30") from exc
+    parse_date(end, option="--end")
 
 
 def simulate_market(stocks: int, years: float, seed: int, end: str = "2026-10-30",
