@@ -4,7 +4,7 @@ Modules (one job each):
 
 ==============  ===========================================================================
 ``costs``       :class:`CostModel` — commission, sell tax by T+2 settlement date, slippage
-``fills``       halts, locked limits (via :mod:`lasps.data.krx_rules`), delistings
+``fills``       halts, locked limits (via :mod:`lasps.krx.rules`), delistings
 ``market``      :class:`SimMarket` — per-panel arrays shared by many simulations
 ``selection``   variants (``_rev``), daily IC, trailing / period IC_IR, top-N choice
 ``strategies``  single, ensemble, voting, adaptive -> :class:`Targets`

@@ -38,7 +38,6 @@ from lasps.backtest.alphas import (
     period_mask,
     prior_period,
 )
-from lasps.backtest.costs import CostModel
 from lasps.backtest.market import SimMarket
 from lasps.backtest.metrics import benchmark_metrics, compute_metrics
 from lasps.backtest.outputs import backtests_dir, new_group_id, new_run_id, summary_record, write_run
@@ -49,6 +48,8 @@ from lasps.data.panel import Panel
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
 from lasps.files import atomic_write_text
+from lasps.krx.calendar import sessions
+from lasps.krx.costs import CostModel
 from lasps.research.forward import known_rows
 
 Progress = Callable[[str], None]
@@ -75,7 +76,7 @@ class RunParams:
     adaptive:
         :class:`~lasps.backtest.strategies.AdaptiveConfig`.
     costs:
-        :class:`~lasps.backtest.costs.CostModel`.
+        :class:`~lasps.krx.costs.CostModel`.
     write:
         Write outputs (files + DuckDB).
     """
@@ -172,8 +173,6 @@ def stored_range(home: Path) -> tuple[np.datetime64, np.datetime64]:
 def _missing_sessions(lo: np.datetime64, hi: np.datetime64) -> bool:
     """True when KRX traded on some day in ``[lo, hi]`` (a window edge beyond the data that is not just a
     weekend or holiday); spans longer than 10 days always count."""
-    from lasps.data.calendar import sessions
-
     if hi < lo:
         return False
     return bool(hi - lo > np.timedelta64(10, "D") or len(sessions(lo, hi)) > 0)

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
 from lasps.errors import ConfigError, StoreError
+from lasps.krx.costs import CostModel
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -69,7 +70,6 @@ def _fmt(key: str, value: Any) -> str:
 def _params(top: int, rebalance: int, capital: float, universe: str, pool: str | None, alpha_source: str,
             commission: float, slippage_bps: float, tax_rate: float | None, lookback: int, n_select: int,
             min_days: int, combine: str, save: bool) -> Any:
-    from lasps.backtest.costs import CostModel
     from lasps.backtest.runner import RunParams
     from lasps.backtest.strategies import AdaptiveConfig
 

@@ -28,7 +28,6 @@ import pandas as pd
 
 from lasps.config import Settings, ensure_home
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import latest_completed_session, sessions
 from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, STOCK_COLUMNS
 from lasps.data.sources.base import INDEX_CODES, Source, SourceError, get_source
 from lasps.data.store import MarketStore
@@ -40,6 +39,8 @@ from lasps.data.validate import (
 )
 from lasps.dates import parse_date
 from lasps.errors import StoreError, UnavailableError
+from lasps.krx.calendar import sessions
+from lasps.krx.sessions import latest_completed_session
 
 log = logging.getLogger(__name__)
 

@@ -45,10 +45,11 @@ import numpy as np
 import pandas as pd
 
 from lasps.config import Settings, ensure_home, get_settings
-from lasps.data.calendar import KST, is_session, latest_completed_session, previous_session, session_times
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, LaspsError, StoreError
 from lasps.files import atomic_write, atomic_write_text, write_json
+from lasps.krx.calendar import KST, is_session, previous_session, sessions
+from lasps.krx.sessions import latest_completed_session, session_times
 from lasps.pipeline import outputs as out
 from lasps.pipeline.state import RunLock, StepJournal
 
@@ -752,8 +753,6 @@ def orders_clock(day: dt.date, now: dt.datetime | None = None) -> Any:
         return clock_from_env(live=False, broker="paper")
     now = (now or dt.datetime.now(KST)).astimezone(KST)
     nxt = pd.Timestamp(day) + pd.Timedelta(days=1)
-    from lasps.data.calendar import sessions
-
     upcoming = sessions(nxt, nxt + pd.Timedelta(days=20))
     if len(upcoming) == 0:  # pragma: no cover - the calendar always has a next session
         raise LaspsError(f"no trading session after {day} in the calendar")
