@@ -151,3 +151,21 @@ def test_missing_store_is_exit_2(tmp_path: Path) -> None:
     res = _invoke(tmp_path / "nowhere", "run", "--alphas", ALPHAS)
     assert res.exit_code == 2
     assert "no market store" in res.output
+
+
+def test_costs_come_from_lasps_toml_unless_given(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commission / slippage / tax override set in $LASPS_HOME/lasps.toml reach the simulation; options win."""
+    for var in ("LASPS_COMMISSION", "LASPS_SLIPPAGE_BPS", "LASPS_TAX_RATE"):
+        monkeypatch.delenv(var, raising=False)
+    (home / "lasps.toml").write_text("[costs]\ncommission = 0.001\nslippage_bps = 5\ntax_rate = 0.002\n")
+    window = ("--start", "2023-05-02", "--end", "2023-08-31")
+
+    def costs(*extra: str) -> dict:  # type: ignore[type-arg]
+        res = _invoke(home, "run", "--strategy", "single", "--alphas", "12", *window, *extra)
+        assert res.exit_code == 0, res.output
+        shown = _invoke(home, "show", "--json")
+        assert shown.exit_code == 0, shown.output
+        return json.loads(shown.output)["parameters"]["costs"]
+
+    assert costs() == {"commission": 0.001, "slippage_bps": 5.0, "tax_rate": 0.002, "round_krw": True}
+    assert costs("--commission", "0.0003")["commission"] == 0.0003

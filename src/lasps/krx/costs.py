@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +78,14 @@ def rate_on(dates: npt.ArrayLike, schedule: tuple[tuple[str, float], ...] = DEFA
     return np.where(idx >= 0, rates[np.maximum(idx, 0)], rates[0])
 
 
+class CostSettings(Protocol):
+    """The cost fields of :class:`lasps.config.Settings` (``lasps.toml`` / ``LASPS_COMMISSION`` …)."""
+
+    commission: float
+    slippage_bps: float
+    tax_rate: float | None
+
+
 @dataclass(frozen=True)
 class CostModel:
     """Cost parameters of a simulation (all configurable; the defaults are DESIGN §5).
@@ -123,6 +132,14 @@ class CostModel:
         if any(not (0.0 <= r < 0.1) for _, r in self.tax_schedule):
             raise ConfigError("tax schedule rates must be fractions in [0, 0.1)", where="tax_schedule")
 
+    @classmethod
+    def from_settings(cls, settings: CostSettings, *, commission: float | None = None,
+                      slippage_bps: float | None = None, tax_rate: float | None = None) -> CostModel:
+        """The cost model configured in ``settings``; a non-None keyword (a command-line option) wins."""
+        return cls(commission=settings.commission if commission is None else commission,
+                   slippage_bps=settings.slippage_bps if slippage_bps is None else slippage_bps,
+                   tax_rate=settings.tax_rate if tax_rate is None else tax_rate)
+
     @property
     def slippage(self) -> float:
         """Slippage as a fraction (``slippage_bps / 10_000``)."""
@@ -153,5 +170,5 @@ class CostModel:
                 "round_krw": self.round_krw}
 
 
-__all__ = ["DEFAULT_COMMISSION", "DEFAULT_TAX_SCHEDULE", "SETTLEMENT_LAG", "CostModel", "rate_on",
+__all__ = ["DEFAULT_COMMISSION", "DEFAULT_TAX_SCHEDULE", "SETTLEMENT_LAG", "CostModel", "CostSettings", "rate_on",
            "settlement_dates"]
