@@ -42,13 +42,13 @@ try:
 except ImportError:  # standalone use from a source checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from lasps.backtest.costs import CostModel
 from lasps.backtest.market import SimMarket
 from lasps.backtest.metrics import compute_metrics
 from lasps.backtest.selection import variant_ic
 from lasps.backtest.simulator import SimConfig, simulate
 from lasps.backtest.strategies import AdaptiveConfig, build_targets, rebalance_rows
-from lasps.data.calendar import sessions
+from lasps.krx.calendar import sessions
+from lasps.krx.costs import CostModel
 
 
 def make_market(stocks: int, days: int, seed: int, clean: bool = False,

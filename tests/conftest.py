@@ -12,7 +12,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import sessions
+from lasps.krx.calendar import sessions
 
 # CI runs derandomised property tests, so a red build is reproducible; locally they explore freely.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)

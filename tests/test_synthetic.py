@@ -10,8 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lasps.data import krx_rules
-from lasps.data.calendar import sessions
 from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, KINDS, PRICE_COLUMNS, STOCK_COLUMNS
 from lasps.data.sectors import KRX_SECTOR_INDEX, NUM_SECTORS, map_sector
 from lasps.data.sources.synthetic import (
@@ -24,6 +22,8 @@ from lasps.data.sources.synthetic import (
 from lasps.data.store import MarketStore
 from lasps.data.universe import classify_kind
 from lasps.errors import ConfigError
+from lasps.krx import rules as krx_rules
+from lasps.krx.calendar import sessions
 
 
 @pytest.fixture(scope="module")

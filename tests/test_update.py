@@ -12,7 +12,6 @@ import pytest
 
 from lasps.config import Settings
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import sessions
 from lasps.data.sources.base import SourceError
 from lasps.data.sources.fdr_source import FdrSource
 from lasps.data.sources.pykrx_source import PykrxSource
@@ -20,6 +19,7 @@ from lasps.data.store import MarketStore
 from lasps.data.update import job_name, update_store
 from lasps.data.validate import validate_bundle
 from lasps.errors import StoreError
+from lasps.krx.calendar import sessions
 
 KST = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2024, 1, 15, 10, 0, tzinfo=KST)  # Monday morning: latest completed session is Fri 01-12

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -37,6 +38,14 @@ def wide_frame(values: np.ndarray, dates: np.ndarray, codes: np.ndarray) -> pd.D
     """A ``(T, N)`` array as a *dates × codes* frame (index ``date``, columns ``code``)."""
     return pd.DataFrame(np.asarray(values), index=pd.DatetimeIndex(dates, name="date"),
                         columns=pd.Index([str(c) for c in codes], name="code"))
+
+
+def _quantile(x: pd.Series, quantiles: int) -> pd.Series:
+    """Equal-count buckets 1..``quantiles`` of one date (alphalens' rule); NaN when they cannot be formed."""
+    try:
+        return pd.qcut(x, quantiles, labels=False) + 1
+    except ValueError:
+        return pd.Series(np.nan, index=x.index)
 
 
 def _quantile(x: pd.Series, quantiles: int) -> pd.Series:
@@ -87,7 +96,7 @@ class AlphasAPI:
         from lasps.alpha.engine import alpha_lookback, compile_alphas
 
         names = self.names(alphas)
-        s = _parse_day(start, "start")
+        s = parse_optional_date(start, option="start")
         warm = max((alpha_lookback(self.ws.catalogue[n]) for n in names), default=0)
         load_start = self.ws.session_before(s, warm) if s is not None else None
         panel = self.ws.panel(start=load_start, end=end, universe=universe)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import sessions
-from lasps.data.krx_rules import price_limits, round_to_tick
+from lasps.krx.calendar import sessions
+from lasps.krx.rules import price_limits, round_to_tick
 
 DELISTED_CODE = "000120"
 HALTED_CODE = "000130"

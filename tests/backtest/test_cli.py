@@ -120,6 +120,10 @@ BAD = [
      "--start"),
     (["run", "--alphas", ALPHAS, "--end", "2030-01-02"], "outside the stored data", "--end"),
     (["run", "--alphas", ALPHAS, "--start", "2023-13-45"], "cannot parse", "--start"),
+    (["run", "--alphas", ALPHAS, "--start", "04/01/2021"], "YYYY-MM-DD", "--start"),  # month-first: refused
+    (["run", "--alphas", ALPHAS, "--end", "20231002"], "cannot parse", "--end"),
+    (["oos", "--select-start", "2023/01/02", "--select-end", "2023-06-30", "--trade-start", "2023-07-03",
+      "--trade-end", "2023-09-01"], "cannot parse", "--select-start"),
     (["run", "--alphas", ALPHAS, "--capital", "0"], "capital", "--capital"),
     (["run", "--alphas", ALPHAS, "--capital", "-5"], "capital", "--capital"),
     (["run", "--alphas", ALPHAS, "--top", "50"], "larger than the universe", "--top"),
@@ -147,3 +151,21 @@ def test_missing_store_is_exit_2(tmp_path: Path) -> None:
     res = _invoke(tmp_path / "nowhere", "run", "--alphas", ALPHAS)
     assert res.exit_code == 2
     assert "no market store" in res.output
+
+
+def test_costs_come_from_lasps_toml_unless_given(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commission / slippage / tax override set in $LASPS_HOME/lasps.toml reach the simulation; options win."""
+    for var in ("LASPS_COMMISSION", "LASPS_SLIPPAGE_BPS", "LASPS_TAX_RATE"):
+        monkeypatch.delenv(var, raising=False)
+    (home / "lasps.toml").write_text("[costs]\ncommission = 0.001\nslippage_bps = 5\ntax_rate = 0.002\n")
+    window = ("--start", "2023-05-02", "--end", "2023-08-31")
+
+    def costs(*extra: str) -> dict:  # type: ignore[type-arg]
+        res = _invoke(home, "run", "--strategy", "single", "--alphas", "12", *window, *extra)
+        assert res.exit_code == 0, res.output
+        shown = _invoke(home, "show", "--json")
+        assert shown.exit_code == 0, shown.output
+        return json.loads(shown.output)["parameters"]["costs"]
+
+    assert costs() == {"commission": 0.001, "slippage_bps": 5.0, "tax_rate": 0.002, "round_krw": True}
+    assert costs("--commission", "0.0003")["commission"] == 0.0003

@@ -1,4 +1,4 @@
-"""Fill rules: locked limits (from lasps.data.krx_rules), halts and delistings."""
+"""Fill rules: locked limits (from lasps.krx.rules), halts and delistings."""
 
 from __future__ import annotations
 

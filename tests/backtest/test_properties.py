@@ -10,12 +10,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lasps.backtest.costs import CostModel
 from lasps.backtest.market import SimMarket
 from lasps.backtest.simulator import SimConfig, simulate
 from lasps.backtest.strategies import Targets
-from lasps.data.calendar import sessions
-from lasps.data.krx_rules import price_limits
+from lasps.krx.calendar import sessions
+from lasps.krx.costs import CostModel
+from lasps.krx.rules import price_limits
 
 DATES = sessions("2024-11-01", "2025-02-28")  # crosses the 2024 -> 2025 tax change
 

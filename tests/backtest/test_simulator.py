@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lasps.backtest.costs import CostModel
 from lasps.backtest.market import SimMarket
 from lasps.backtest.simulator import SimConfig, simulate
 from lasps.backtest.strategies import Targets
 from lasps.errors import ConfigError
+from lasps.krx.costs import CostModel
 
 NAN = np.nan
 # Mon 2024-03-04 .. Mon 2024-03-11: six sessions; a sale settles two sessions later (still 2024: 0.18 %)

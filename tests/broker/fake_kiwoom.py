@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from lasps.data.calendar import KST
+from lasps.krx.calendar import KST
 
 APPKEY = "APPKEY-fake-0123456789abcdef"
 SECRETKEY = "SECRETKEY-fake-fedcba9876543210"

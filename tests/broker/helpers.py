@@ -10,7 +10,7 @@ import pandas as pd
 
 from lasps.broker.prices import Bar, Instrument, MemoryPrices
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import KST, sessions
+from lasps.krx.calendar import KST, sessions
 
 #: The trading day the tests trade on (a Wednesday session) and the session before it.
 TODAY = dt.date(2026, 2, 25)

@@ -14,8 +14,8 @@ from lasps.broker.guard import Guard
 from lasps.broker.journal import Journal
 from lasps.broker.kiwoom_rest import KiwoomRestBroker
 from lasps.broker.manager import OrderManager
-from lasps.data.calendar import KST
 from lasps.errors import ConfigError
+from lasps.krx.calendar import KST
 
 from .fake_kiwoom import ACCOUNT, APPKEY, SECRETKEY, FakeKiwoom
 from .helpers import TODAY, kst, memory_prices

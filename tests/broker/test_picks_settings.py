@@ -11,7 +11,8 @@ import pytest
 from lasps.broker.base import OrderState, Position, Side
 from lasps.broker.picks import orders_from_picks
 from lasps.broker.redact import get_logger, redact, register_secrets
-from lasps.broker.settings import check_private, get_broker_settings, is_loopback, is_real_host, mask_account
+from lasps.broker.settings import get_broker_settings, is_loopback, is_real_host, mask_account
+from lasps.config import check_private
 from lasps.errors import ConfigError
 
 

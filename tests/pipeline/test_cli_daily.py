@@ -21,6 +21,7 @@ def invoke(*args: str) -> Any:
 @pytest.mark.parametrize(("date", "message"), [
     ("2026-13-45", "cannot parse --date"),
     ("yesterday", "cannot parse --date"),
+    ("02/25/2026", "cannot parse --date"),
     ("2099-01-02", "is in the future"),
     ("2026-10-31", "is not a KRX trading day"),          # a Saturday
     ("2026-10-03", "is not a KRX trading day"),          # 개천절 (national holiday)

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import KST
 from lasps.data.store import MarketStore
 from lasps.errors import LaspsError
+from lasps.krx.calendar import KST
 from lasps.pipeline import outputs as out
 from lasps.pipeline.daily import CRASH_ENV, STEPS, DailyConfig, orders_clock, run_daily, vote
 from tests.pipeline.fixtures import POOL, copy_home, store_bundle, synthetic_bundle

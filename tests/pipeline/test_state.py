@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from lasps.errors import LaspsError
-from lasps.pipeline.state import RunLock, StepJournal, write_json
+from lasps.files import write_json
+from lasps.pipeline.state import RunLock, StepJournal
 
 
 def test_journal_round_trip_and_param_reset(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import sessions
 from lasps.data.panel import Panel
+from lasps.krx.calendar import sessions
 
 
 def random_panel(T: int = 300, N: int = 40, seed: int = 0, start: str = "2022-01-03",

@@ -16,7 +16,7 @@ WRITER = r"""
 import json, sys, time
 from pathlib import Path
 from lasps.data.store import MarketStore
-from lasps.pipeline.state import write_json
+from lasps.files import write_json
 
 home, seconds = Path(sys.argv[1]), float(sys.argv[2])
 picks = home / "pipeline" / "2026-10-30" / "picks.json"

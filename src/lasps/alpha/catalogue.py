@@ -22,16 +22,14 @@ the same language (``index_close`` / ``index_returns`` are the index close and i
   does not (work log, 2026-02-24 21:39).
 
 User alphas (``lasps alpha add NAME FORMULA``) are validated by parsing and persisted in
-``$LASPS_HOME/alphas/user_alphas.json`` (written atomically: temp file + ``os.replace``).
+``$LASPS_HOME/alphas/user_alphas.json`` (written atomically by :mod:`lasps.files`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,6 +38,7 @@ from typing import Literal
 
 from lasps.alpha.parser import Call, Node, ParseError, parse, variables
 from lasps.errors import ConfigError, LaspsError
+from lasps.files import write_json
 
 __all__ = [
     "CUSTOM_IDS",
@@ -373,23 +372,6 @@ def get_catalogue(home: Path | str | None = None) -> Catalogue:
     return Catalogue(specs)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp creates 0o600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def register_user_alpha(name: str, formula: str, home: Path | str, description: str = "",
                         *, replace: bool = False) -> AlphaSpec:
     """Validate and store a user alpha in ``$LASPS_HOME/alphas/user_alphas.json``.
@@ -420,5 +402,5 @@ def register_user_alpha(name: str, formula: str, home: Path | str, description: 
         "added": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     payload = {"version": 1, "alphas": dict(sorted(entries.items()))}
-    _atomic_write_text(user_alphas_path(home), json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    write_json(user_alphas_path(home), payload)
     return spec

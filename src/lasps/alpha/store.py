@@ -8,8 +8,8 @@ conventions, the panel's first/last date, number of dates and codes and a hash o
 :func:`is_current` compares that record with the current request, which is what ``lasps alpha compute
 --resume`` uses to skip alphas that are already up to date.
 
-Writes are atomic: the table goes to a temporary file in the same directory, is fsynced and then
-``os.replace``-d over the target, so a reader (or an interrupted run) sees either the old file or the
+Writes are atomic (:func:`lasps.files.atomic_write`: a temporary file in the same directory, fsynced,
+renamed over the target), so a reader (or an interrupted run) sees either the old file or the
 new one, never half a file.
 """
 
@@ -18,8 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ import pyarrow.parquet as pq
 from lasps.alpha.conventions import Conventions
 from lasps.data.panel import Panel
 from lasps.errors import StoreError
+from lasps.files import atomic_write
 
 __all__ = [
     "FORMAT_VERSION",
@@ -48,13 +47,6 @@ __all__ = [
 METADATA_KEY = b"lasps.alpha"
 FORMAT_VERSION = 1
 _SCHEMA = pa.schema([("date", pa.date32()), ("code", pa.string()), ("value", pa.float64())])
-
-
-def _file_mode() -> int:
-    """0o666 minus the process umask (what a plain ``open(..., 'w')`` would give; mkstemp gives 0o600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def alphas_dir(home: Path | str) -> Path:
@@ -159,21 +151,9 @@ def write_alpha(home: Path | str, name: str, values: np.ndarray, panel: Panel, m
 
 
 def write_table_atomic(table: pa.Table, path: Path) -> Path:
-    """Write ``table`` to ``path`` as zstd Parquet via a temporary file, fsync and ``os.replace``:
+    """Write ``table`` to ``path`` as zstd Parquet atomically (:func:`lasps.files.atomic_write`):
     readers see the old file or the new one, never a partial one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20))
 
 
 def read_metadata(path: Path | str) -> dict[str, Any] | None:

@@ -3,8 +3,7 @@
 Modules (one job each):
 
 ==============  ===========================================================================
-``costs``       :class:`CostModel` — commission, sell tax by T+2 settlement date, slippage
-``fills``       halts, locked limits (via :mod:`lasps.data.krx_rules`), delistings
+``fills``       halts, locked limits (via :mod:`lasps.krx.rules`), delistings
 ``market``      :class:`SimMarket` — per-panel arrays shared by many simulations
 ``selection``   variants (``_rev``), daily IC, trailing / period IC_IR, top-N choice
 ``strategies``  single, ensemble, voting, adaptive -> :class:`Targets`
@@ -17,6 +16,8 @@ Modules (one job each):
 ``runner``      :func:`run_backtest`, :func:`run_compare`, :func:`run_oos` (what the CLI calls)
 ==============  ===========================================================================
 
+The KRX rules and the cost model (:class:`~lasps.krx.costs.CostModel`) live in :mod:`lasps.krx`.
+
 Names are imported lazily, so ``import lasps.backtest`` stays cheap.
 """
 
@@ -26,7 +27,6 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
-    "CostModel": "costs", "DEFAULT_TAX_SCHEDULE": "costs", "settlement_dates": "costs",
     "FillMasks": "fills", "fill_masks": "fills", "delisting_rows": "fills",
     "SimMarket": "market",
     "VariantIC": "selection", "variant_ic": "selection", "trailing_ic_ir": "selection",

@@ -9,7 +9,7 @@ code j):
 * **locked down** (하한가 잠김) — ``open <= lower limit`` of the base price: a sell cannot fill.
 
 The base price is the previous close of that code (its last close before t, so after a halt the close
-before the halt). The limits come from :func:`lasps.data.krx_rules.price_limits` with the tick table
+before the halt). The limits come from :func:`lasps.krx.rules.price_limits` with the tick table
 and limit rate in force on date t for the code's market and kind (±30 % from 2015-06-15, ±15 % before;
 width truncated to the tick of the base, the upper limit to its own tick — base 9,980 gives upper
 12,970 and lower 6,990 under the 2023 table).
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lasps.data.krx_rules import price_limits
+from lasps.krx.rules import price_limits
 
 _REL_TOL = 1e-9
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lasps.backtest.costs import CostModel
 from lasps.backtest.fills import FillMasks, delisting_rows, ffill_rows, fill_masks
 from lasps.data.panel import Panel
+from lasps.krx.costs import CostModel
 
 BENCHMARK_INDEX = "1001"
 
@@ -41,7 +41,7 @@ class SimMarket:
     benchmark:
         ``(T,)`` KOSPI (index 1001) close, or all NaN when the store has no index.
     costs:
-        The :class:`~lasps.backtest.costs.CostModel` the tax rates were computed with.
+        The :class:`~lasps.krx.costs.CostModel` the tax rates were computed with.
     """
 
     dates: np.ndarray

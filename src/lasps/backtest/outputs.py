@@ -15,7 +15,7 @@ needs extra privileges on Windows. Read it with :func:`latest_run_id`.
 
 Atomicity: the three files are written into a hidden temporary directory, the DuckDB rows are written
 in one transaction, and only then is the directory renamed to ``<run_id>`` and ``latest`` replaced
-(temp file + ``os.replace``). An interrupted run leaves no half-written run directory and no DuckDB
+(:mod:`lasps.files`: temp file, fsync, rename). An interrupted run leaves no half-written run directory and no DuckDB
 rows without files (a stale ``.tmp-*`` directory may remain and is ignored).
 
 DuckDB (``lasps.duckdb`` via :class:`lasps.data.store.MarketStore`, one writer at a time; a locked
@@ -26,11 +26,6 @@ parameters as JSON), ``backtest_daily`` (``run_id, date, …``) and ``trades`` (
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
-import os
-import shutil
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,6 +35,7 @@ import pandas as pd
 from lasps.backtest.metrics import METRIC_KEYS
 from lasps.backtest.simulator import SimResult
 from lasps.data.store import StoreProvider, store_provider, with_store_retry
+from lasps.files import atomic_write_text, json_dumps, json_safe, publish_dir, staging_dir
 
 LATEST = "latest"
 DAILY_COLUMNS = ("date", "cash", "positions_value", "total_value", "benchmark")
@@ -62,34 +58,6 @@ def new_group_id(kind: str, now: dt.datetime | None = None) -> str:
     return f"{kind}-{now:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if hasattr(x, "item") and not isinstance(x, str):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def summary_record(run_id: str, strategy: str, parameters: dict[str, Any], metrics: dict[str, Any],
                    result: SimResult, notes: list[str] | None = None,
                    benchmark: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -103,7 +71,7 @@ def summary_record(run_id: str, strategy: str, parameters: dict[str, Any], metri
     if benchmark is not None:
         rec["benchmark"] = dict(benchmark)
     rec["notes"] = list(notes or [])
-    return _clean(rec)
+    return json_safe(rec)
 
 
 def _write_db(home: StoreProvider | Path, summary: dict[str, Any], daily: pd.DataFrame, trades: pd.DataFrame,
@@ -117,7 +85,7 @@ def _write_db(home: StoreProvider | Path, summary: dict[str, Any], daily: pd.Dat
         "variants": ",".join(params.get("variants", [])),
         "start_date": pd.Timestamp(daily["date"].iloc[0]) if len(daily) else pd.NaT,
         "end_date": pd.Timestamp(daily["date"].iloc[-1]) if len(daily) else pd.NaT,
-        "parameters": json.dumps(params, sort_keys=True, ensure_ascii=False),
+        "parameters": json_dumps(params, indent=None, sort_keys=True),
         **{k: summary.get(k) for k in (*METRIC_KEYS, "benchmark_return", "final_value")},
     }])
     d = daily.copy()
@@ -139,22 +107,15 @@ def write_run(home: Path | str, summary: dict[str, Any], result: SimResult, *, d
     root.mkdir(parents=True, exist_ok=True)
     run_id = summary["run_id"]
     final = root / run_id
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{run_id}-", dir=root))
-    try:
+    with staging_dir(final) as tmp:
         daily = result.daily_frame()
         trades = result.trades.loc[:, list(TRADE_COLUMNS)]
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")
+        (tmp / "summary.json").write_text(json_dumps(summary) + "\n", encoding="utf-8")
         daily.to_csv(tmp / "daily.csv", index=False, float_format="%.6f")
         trades.to_csv(tmp / "trades.csv", index=False, float_format="%.6f")
         if db:
             _write_db(Path(home), summary, daily, trades)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        publish_dir(tmp, final)
     atomic_write_text(root / LATEST, run_id + "\n")
     return final
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lasps.files import atomic_write
+
 
 def equity_png(path: Path, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str,
                benchmark: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
@@ -14,9 +16,6 @@ def equity_png(path: Path, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], 
 
     Written to a temporary file and renamed, so a reader never sees half a PNG. Returns ``path``.
     """
-    import os
-    import tempfile
-
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -36,15 +35,7 @@ def equity_png(path: Path, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], 
         ax.legend(loc="best", fontsize=8)
         fig.autofmt_xdate()
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format="png")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     finally:
         plt.close(fig)
     return path

@@ -38,7 +38,6 @@ from lasps.backtest.alphas import (
     period_mask,
     prior_period,
 )
-from lasps.backtest.costs import CostModel
 from lasps.backtest.market import SimMarket
 from lasps.backtest.metrics import benchmark_metrics, compute_metrics
 from lasps.backtest.outputs import backtests_dir, new_group_id, new_run_id, summary_record, write_run
@@ -47,7 +46,11 @@ from lasps.backtest.simulator import DEFAULT_CAPITAL, SimConfig, SimResult, simu
 from lasps.backtest.strategies import STRATEGIES, AdaptiveConfig, build_targets, rebalance_rows
 from lasps.data.panel import Panel
 from lasps.data.store import StoreProvider, store_provider
+from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
+from lasps.files import atomic_write_text
+from lasps.krx.calendar import sessions
+from lasps.krx.costs import CostModel
 from lasps.research.timing import Timing
 from lasps.research.variants import both_directions, split_variant
 
@@ -75,7 +78,7 @@ class RunParams:
     adaptive:
         :class:`~lasps.backtest.strategies.AdaptiveConfig`.
     costs:
-        :class:`~lasps.backtest.costs.CostModel`.
+        :class:`~lasps.krx.costs.CostModel`.
     write:
         Write outputs (files + DuckDB).
     """
@@ -150,14 +153,11 @@ def check_strategy(strategy: str) -> str:
     return s
 
 
-def parse_date(value: str | dt.date | None, option: str) -> np.datetime64 | None:
-    """``YYYY-MM-DD`` (or a date) -> ``datetime64[D]``; None stays None."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        return np.datetime64(pd.Timestamp(value).date(), "D")
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"cannot parse {option} date {value!r}", where=option, fix="use YYYY-MM-DD") from exc
+def parse_day(value: str | dt.date | None, option: str) -> np.datetime64 | None:
+    """``YYYY-MM-DD`` (or a date) -> ``datetime64[D]`` via :func:`lasps.dates.parse_optional_date`;
+    None stays None."""
+    day = parse_optional_date(value, option=option)
+    return None if day is None else np.datetime64(day, "D")
 
 
 def stored_range(home: StoreProvider | Path) -> tuple[np.datetime64, np.datetime64]:
@@ -174,8 +174,6 @@ def stored_range(home: StoreProvider | Path) -> tuple[np.datetime64, np.datetime
 def _missing_sessions(lo: np.datetime64, hi: np.datetime64) -> bool:
     """True when KRX traded on some day in ``[lo, hi]`` (a window edge beyond the data that is not just a
     weekend or holiday); spans longer than 10 days always count."""
-    from lasps.data.calendar import sessions
-
     if hi < lo:
         return False
     return bool(hi - lo > np.timedelta64(10, "D") or len(sessions(lo, hi)) > 0)
@@ -437,7 +435,7 @@ def run_backtest(home: Path, strategy: str, alphas: str, start: str | None = Non
         raise ConfigError(f"the single strategy trades one variant, got {len(request.variants)}",
                           where="--alphas", fix="pass one alpha, or `lasps backtest compare --strategies single`")
     first, last = stored_range(home)
-    s, e = check_window(parse_date(start, "--start"), parse_date(end, "--end"), first, last)
+    s, e = check_window(parse_day(start, "--start"), parse_day(end, "--end"), first, last)
     request = _resolve_prior(request, s, first)
     full, sel_start = _selection_window(request)
     names = _alpha_plan(request, catalogue, params, home)
@@ -470,7 +468,7 @@ def run_compare(home: Path, strategies: Sequence[str], alphas: str, start: str |
     catalogue = get_catalogue(home)
     request = parse_alpha_request(alphas, catalogue)
     first, last = stored_range(home)
-    s, e = check_window(parse_date(start, "--start"), parse_date(end, "--end"), first, last)
+    s, e = check_window(parse_day(start, "--start"), parse_day(end, "--end"), first, last)
     request = _resolve_prior(request, s, first)
     full, sel_start = _selection_window(request)
     names = _alpha_plan(request, catalogue, params, home)
@@ -511,9 +509,9 @@ def run_oos(home: Path, select_start: str, select_end: str, trade_start: str, tr
 
     catalogue = get_catalogue(home)
     first, last = stored_range(home)
-    ss, se = check_window(parse_date(select_start, "--select-start"), parse_date(select_end, "--select-end"),
+    ss, se = check_window(parse_day(select_start, "--select-start"), parse_day(select_end, "--select-end"),
                           first, last, ("--select-start", "--select-end"))
-    ts, te = check_window(parse_date(trade_start, "--trade-start"), parse_date(trade_end, "--trade-end"),
+    ts, te = check_window(parse_day(trade_start, "--trade-start"), parse_day(trade_end, "--trade-end"),
                           first, last, ("--trade-start", "--trade-end"))
     if ts <= se and te >= ss:
         raise ConfigError(f"the trade period {ts}..{te} overlaps the selection period {ss}..{se}",
@@ -549,7 +547,6 @@ def _write_group(ctx: _Context, kind: str, runs: list[RunOutput], title: str,
                  selection: pd.DataFrame | None = None) -> tuple[Path, Path]:
     """``backtests/<kind>-<id>/summary.csv`` (one row per run) and ``equity.png``."""
     from lasps.backtest.metrics import METRIC_KEYS
-    from lasps.backtest.outputs import atomic_write_text
     from lasps.backtest.plots import equity_png
 
     directory = backtests_dir(ctx.home) / new_group_id(kind)
@@ -578,4 +575,4 @@ def _write_group(ctx: _Context, kind: str, runs: list[RunOutput], title: str,
 
 
 __all__ = ["CompareOutput", "OOSOutput", "RunOutput", "RunParams", "check_strategy", "check_window",
-           "parse_date", "run_backtest", "run_compare", "run_oos", "stored_range"]
+           "parse_day", "run_backtest", "run_compare", "run_oos", "stored_range"]

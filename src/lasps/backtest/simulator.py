@@ -10,7 +10,7 @@
 * fills at the open, subject to :mod:`lasps.backtest.fills` (no buy locked up, no sell locked down,
   nothing halted; unfilled sells are retried at every later open; delisted positions are sold at the
   last close, reason ``delisted``);
-* costs from :class:`~lasps.backtest.costs.CostModel` (commission both sides, sell tax by settlement
+* costs from :class:`~lasps.krx.costs.CostModel` (commission both sides, sell tax by settlement
   date, optional slippage);
 * marks positions at the last known close every session and checks the invariants every session
   (cash >= 0, fees >= 0, taxes >= 0; ``total = cash + positions`` by construction); a violation raises

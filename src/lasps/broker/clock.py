@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from lasps.data.calendar import KST
 from lasps.errors import ConfigError
+from lasps.krx.calendar import KST
 
 CLOCK_ENV = "LASPS_CLOCK"
 

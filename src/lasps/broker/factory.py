@@ -14,6 +14,7 @@ from lasps.broker.prices import PriceSource, StorePrices
 from lasps.broker.redact import register_secrets
 from lasps.broker.settings import BROKERS, BrokerSettings, get_broker_settings, is_real_host
 from lasps.errors import ConfigError
+from lasps.krx.costs import CostModel
 
 
 def is_live(name: str, settings: BrokerSettings) -> bool:
@@ -37,7 +38,9 @@ def make_broker(name: str, settings: BrokerSettings, clock: Clock, prices: Price
     if name == "paper":
         from lasps.broker.paper import PaperBroker
 
-        return PaperBroker.for_home(settings.home, prices, clock, initial_cash=settings.paper_cash, **kw)
+        costs = CostModel.from_settings(settings)  # commission / tax as configured (lasps.toml, LASPS_*)
+        return PaperBroker.for_home(settings.home, prices, clock, initial_cash=settings.paper_cash,
+                                    **({"costs": costs} | kw))
     if name == "kiwoom-rest":
         from lasps.broker.kiwoom_rest import KiwoomRestBroker
 

@@ -31,9 +31,10 @@ from dataclasses import dataclass, replace
 from lasps.broker.base import OrderRejected, OrderRequest, Side
 from lasps.broker.clock import Clock
 from lasps.broker.prices import Instrument, PriceSource
-from lasps.data.calendar import SessionTimes, is_session, previous_session, session_times
-from lasps.data.krx_rules import is_on_tick, price_limits, round_to_tick
 from lasps.data.universe import is_valid_code
+from lasps.krx.calendar import KST, is_session, previous_session
+from lasps.krx.rules import is_on_tick, price_limits, round_to_tick
+from lasps.krx.sessions import SessionTimes, session_times
 
 DEFAULT_MAX_ORDER_VALUE = 100_000_000.0
 DEFAULT_CONFIRM_SECONDS = 3.0
@@ -78,8 +79,6 @@ def check_quantity(qty: object) -> int:
 
 def market_session(now: dt.datetime) -> SessionTimes:
     """Today's session times if orders are accepted at ``now``; else :class:`OrderRejected`."""
-    from lasps.data.calendar import KST
-
     local = now.astimezone(KST)
     today = local.date()
     if not is_session(today):

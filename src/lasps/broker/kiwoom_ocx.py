@@ -46,8 +46,8 @@ from lasps.broker.base import (
 )
 from lasps.broker.ratelimit import RateLimiter
 from lasps.broker.redact import get_logger, redact, register_secrets
-from lasps.data.calendar import KST
 from lasps.errors import ConfigError
+from lasps.krx.calendar import KST
 
 log = get_logger(__name__)
 

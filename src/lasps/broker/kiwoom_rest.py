@@ -60,8 +60,8 @@ from lasps.broker.clock import Clock
 from lasps.broker.ratelimit import RateLimiter
 from lasps.broker.redact import get_logger, redact, register_secrets
 from lasps.broker.settings import BrokerSettings, is_loopback, is_real_host
-from lasps.data.calendar import KST
 from lasps.errors import ConfigError
+from lasps.krx.calendar import KST
 
 log = get_logger(__name__)
 

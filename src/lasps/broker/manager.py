@@ -56,8 +56,9 @@ from lasps.broker.clock import Clock
 from lasps.broker.guard import ConfirmFn, Guard
 from lasps.broker.journal import DuplicateClientOrderId, Journal
 from lasps.broker.redact import get_logger, redact
-from lasps.data.calendar import KST, is_session, session_times
 from lasps.errors import ConfigError
+from lasps.krx.calendar import KST, is_session
+from lasps.krx.sessions import session_times
 
 log = get_logger(__name__)
 

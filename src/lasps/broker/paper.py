@@ -28,7 +28,7 @@ automatic end-of-day cancel — cannot take back what the session already did: t
 settled against the day's bar when it is stored, and only what did not fill is cancelled.
 
 **Costs** — commission on both sides and the sell tax by settlement date, from
-:class:`lasps.backtest.costs.CostModel` (whole-won truncation).
+:class:`lasps.krx.costs.CostModel` (whole-won truncation).
 """
 
 from __future__ import annotations
@@ -44,8 +44,10 @@ from lasps.broker.base import BrokerError, Fill, Order, OrderNotFound, OrderReje
 from lasps.broker.clock import Clock
 from lasps.broker.prices import Bar, PriceSource
 from lasps.broker.redact import get_logger
-from lasps.data.calendar import KST, is_session, session_times
-from lasps.data.krx_rules import is_on_tick, price_limits
+from lasps.krx.calendar import KST, is_session
+from lasps.krx.costs import CostModel
+from lasps.krx.rules import is_on_tick, price_limits
+from lasps.krx.sessions import session_times
 from lasps.transactions import transaction
 
 log = get_logger(__name__)
@@ -77,8 +79,6 @@ _COLS = ("order_id, client_order_id, code, side, qty, price, session, placed_at,
 
 def _cost_model() -> Any:
     """The backtest's :class:`CostModel` (defaults of DESIGN §5)."""
-    from lasps.backtest.costs import CostModel
-
     return CostModel()
 
 

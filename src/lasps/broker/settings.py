@@ -1,7 +1,9 @@
 """Order and broker settings, including the Kiwoom secrets (DESIGN §7).
 
-Read, in order of precedence: keyword arguments, ``LASPS_*`` environment variables, a secrets file,
-then ``lasps.toml`` (``./lasps.toml``, then ``$LASPS_HOME/lasps.toml``). Names:
+:class:`BrokerSettings` extends the one settings class :class:`lasps.config.Settings` (costs, home, …) and is
+read from the same sources by the same reader (:func:`lasps.config.read_settings_files`), in order of
+precedence: keyword arguments, ``LASPS_*`` environment variables, a secrets file, then ``lasps.toml``
+(``./lasps.toml``, then ``$LASPS_HOME/lasps.toml``). Names:
 
 ==========================  ======================================  ==========================
 environment                 meaning                                 default
@@ -29,106 +31,25 @@ is masked and they are never written to logs, errors or the journal (:mod:`lasps
 
 from __future__ import annotations
 
-import contextvars
-import os
-import stat
-import tomllib
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from lasps.config import SECRET_FIELDS, Settings, load_settings, secrets_file_path
 from lasps.errors import ConfigError
 
 REAL_HOST = "https://api.kiwoom.com"
 MOCK_HOST = "https://mockapi.kiwoom.com"
-SECRET_FIELDS = ("kiwoom_appkey", "kiwoom_secretkey", "kiwoom_account", "api_token")
 BROKERS = ("paper", "kiwoom-rest", "kiwoom-ocx")
 
 
-_HOME_OVERRIDE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("lasps_home_override", default=None)
+class BrokerSettings(Settings):
+    """:class:`lasps.config.Settings` plus the order path's settings (see the module docstring for names and
+    defaults); read from the same sources, and from the secrets file."""
 
+    reads_secrets_file: ClassVar[bool] = True
 
-def _home() -> Path:
-    override = _HOME_OVERRIDE.get()
-    return override if override is not None else Path(os.environ.get("LASPS_HOME", "lasps_home"))
-
-
-def secrets_file_path() -> Path:
-    """``LASPS_SECRETS_FILE`` if set, else ``$LASPS_HOME/secrets.toml``."""
-    explicit = os.environ.get("LASPS_SECRETS_FILE")
-    return Path(explicit) if explicit else _home() / "secrets.toml"
-
-
-def check_private(path: Path) -> None:
-    """Raise :class:`ConfigError` if ``path`` is readable or writable by group or others.
-
-    Skipped on Windows, where POSIX modes do not describe access (use the file's ACL there).
-    """
-    if os.name == "nt":  # pragma: no cover - POSIX modes are meaningless on Windows
-        return
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise ConfigError(
-            f"{path} holds secrets but its permissions are {mode:04o} (group/others may read it)",
-            where=str(path), fix=f"chmod 600 {path}",
-        )
-
-
-def _normalise(data: dict[str, Any]) -> dict[str, Any]:
-    """Flatten ``[kiwoom]`` tables and map ``LASPS_X``/``X`` keys to field names ``x``."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        k = str(key).lower()
-        if isinstance(value, dict) and k in ("kiwoom", "broker", "order", "orders"):
-            prefix = "kiwoom_" if k == "kiwoom" else ""
-            for sub, v in value.items():
-                s = str(sub).lower().removeprefix("lasps_")
-                out[s if s.startswith(prefix) else prefix + s] = v
-            continue
-        out[k.removeprefix("lasps_")] = value
-    return out
-
-
-def _read_toml(path: Path, *, always_private: bool) -> dict[str, Any]:
-    try:
-        data = _normalise(tomllib.loads(path.read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"cannot parse {path}: {exc}", where=str(path), fix="fix the TOML syntax") from exc
-    if always_private or any(f in data for f in SECRET_FIELDS):
-        check_private(path)
-    return data
-
-
-class _FilesSource(PydanticBaseSettingsSource):
-    """``lasps.toml`` files, then the secrets file on top (both below the environment)."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        for path in (Path("lasps.toml"), _home() / "lasps.toml"):
-            if path.is_file():
-                merged.update(_read_toml(path, always_private=False))
-        secrets = secrets_file_path()
-        if secrets.is_file():
-            merged.update(_read_toml(secrets, always_private=True))
-        elif os.environ.get("LASPS_SECRETS_FILE"):
-            raise ConfigError(f"LASPS_SECRETS_FILE points at {secrets}, which does not exist",
-                              where="LASPS_SECRETS_FILE", fix="fix the path or unset it")
-        fields = set(BrokerSettings.model_fields)
-        return {k: v for k, v in merged.items() if k in fields}
-
-
-class BrokerSettings(BaseSettings):
-    """Settings of the order path (see the module docstring for names and defaults)."""
-
-    model_config = SettingsConfigDict(env_prefix="LASPS_", extra="ignore")
-
-    home: Path = Field(default=Path("lasps_home"))
     broker: str = Field(default="paper", description="paper | kiwoom-rest | kiwoom-ocx")
     max_order_value: float = Field(default=100_000_000.0, gt=0, description="Largest order value (KRW).")
     confirm_seconds: float = Field(default=3.0, ge=0, le=60, description="Confirmation countdown (s).")
@@ -143,17 +64,6 @@ class BrokerSettings(BaseSettings):
     kiwoom_rps: float = Field(default=4.0, gt=0, le=100)
     kiwoom_timeout_s: float = Field(default=10.0, gt=0, le=120)
     api_token: SecretStr | None = None
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _FilesSource(settings_cls))
 
     # -- derived ---------------------------------------------------------------------------------
     @property
@@ -211,12 +121,7 @@ def get_broker_settings(**overrides: Any) -> BrokerSettings:
 
     ``home=`` also decides where ``lasps.toml`` and the default secrets file are looked for.
     """
-    home = overrides.get("home")
-    token = _HOME_OVERRIDE.set(Path(home) if home is not None else None)
-    try:
-        return BrokerSettings(**{k: v for k, v in overrides.items() if v is not None})
-    finally:
-        _HOME_OVERRIDE.reset(token)
+    return load_settings(BrokerSettings, **overrides)
 
 
 def mask_account(account: str) -> str:
@@ -224,5 +129,5 @@ def mask_account(account: str) -> str:
     return "****" + account[-4:] if len(account) > 4 else "****"
 
 
-__all__ = ["BROKERS", "MOCK_HOST", "REAL_HOST", "BrokerSettings", "check_private", "get_broker_settings",
-           "is_loopback", "is_real_host", "mask_account", "secrets_file_path"]
+__all__ = ["BROKERS", "MOCK_HOST", "REAL_HOST", "BrokerSettings", "get_broker_settings", "is_loopback", "is_real_host",
+           "mask_account"]

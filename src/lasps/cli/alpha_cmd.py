@@ -29,19 +29,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
+from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, LaspsError, StoreError
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _parse_date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise ConfigError(f"cannot parse {option} date {value!r}", where=option,
-                          fix="use YYYY-MM-DD, e.g. 2024-01-31") from exc
 
 
 def _split_alphas(text: str | None) -> list[str]:
@@ -158,7 +149,7 @@ def compute_cmd(
         from lasps.scale.ray_executor import import_ray
 
         import_ray()
-    start_d, end_d = _parse_date(start, "--start"), _parse_date(end, "--end")
+    start_d, end_d = parse_optional_date(start, option="--start"), parse_optional_date(end, option="--end")
     if start_d and end_d and start_d > end_d:
         raise ConfigError(f"--start {start_d} is after --end {end_d}", where="--start/--end",
                           fix="swap the dates")
@@ -267,7 +258,7 @@ def show_cmd(
 
     settings = settings_for(home)
     spec = get_catalogue(settings.home).resolve(alpha)
-    day = _parse_date(date, "--date")
+    day = parse_optional_date(date, option="--date")
     path = alpha_store.alpha_path(settings.home, spec.name)
     source = f"stored file {path}"
     if path.is_file():

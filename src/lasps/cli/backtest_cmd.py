@@ -17,7 +17,9 @@ import typer
 from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.config import Settings
 from lasps.errors import ConfigError, StoreError
+from lasps.krx.costs import CostModel
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -36,10 +38,15 @@ UniverseOpt = Annotated[str, typer.Option("--universe", help="default | kospi | 
 PoolOpt = Annotated[str | None, typer.Option(
     "--pool", help="Candidates for topN: 'stored' (alpha files; default), 'all', or '1-101,201'.")]
 SourceOpt = Annotated[str, typer.Option("--alpha-source", help="auto | store | compute.")]
-CommissionOpt = Annotated[float, typer.Option("--commission", help="Commission per side, fraction.")]
-SlippageOpt = Annotated[float, typer.Option("--slippage-bps", help="Slippage per fill, bps of the open.")]
+CommissionOpt = Annotated[float | None, typer.Option(
+    "--commission", help="Commission per side, fraction (default: setting `commission`, else 0.00015).",
+    show_default=False)]
+SlippageOpt = Annotated[float | None, typer.Option(
+    "--slippage-bps", help="Slippage per fill, bps of the open (default: setting `slippage_bps`, else 0).",
+    show_default=False)]
 TaxOpt = Annotated[float | None, typer.Option(
-    "--tax-rate", help="Flat sell-tax rate (default: the KRX schedule by settlement date).")]
+    "--tax-rate", help="Flat sell-tax rate (default: setting `tax_rate`, else the KRX schedule by settlement "
+                       "date).")]
 LookbackOpt = Annotated[int, typer.Option("--lookback", help="adaptive: trailing IC window, sessions.")]
 NSelectOpt = Annotated[int, typer.Option("--n-select", help="adaptive: variants kept per rebalance.")]
 MinDaysOpt = Annotated[int, typer.Option("--min-days", help="adaptive: fewest ICs in the window.")]
@@ -66,10 +73,10 @@ def _fmt(key: str, value: Any) -> str:
     return f"{float(value):.2f}"
 
 
-def _params(top: int, rebalance: int, capital: float, universe: str, pool: str | None, alpha_source: str,
-            commission: float, slippage_bps: float, tax_rate: float | None, lookback: int, n_select: int,
-            min_days: int, combine: str, save: bool) -> Any:
-    from lasps.backtest.costs import CostModel
+def _params(settings: Settings, top: int, rebalance: int, capital: float, universe: str, pool: str | None,
+            alpha_source: str, commission: float | None, slippage_bps: float | None, tax_rate: float | None,
+            lookback: int, n_select: int, min_days: int, combine: str, save: bool) -> Any:
+    """Run parameters; costs from the settings (``lasps.toml`` / ``LASPS_*``) unless given as options."""
     from lasps.backtest.runner import RunParams
     from lasps.backtest.strategies import AdaptiveConfig
 
@@ -77,7 +84,8 @@ def _params(top: int, rebalance: int, capital: float, universe: str, pool: str |
                      alpha_source=alpha_source,
                      adaptive=AdaptiveConfig(lookback=lookback, n_select=n_select, min_days=min_days,
                                              combine=combine),
-                     costs=CostModel(commission=commission, slippage_bps=slippage_bps, tax_rate=tax_rate),
+                     costs=CostModel.from_settings(settings, commission=commission, slippage_bps=slippage_bps,
+                                                   tax_rate=tax_rate),
                      write=save)
 
 
@@ -116,8 +124,8 @@ def run_cmd(
     universe: UniverseOpt = "default",
     pool: PoolOpt = None,
     alpha_source: SourceOpt = "auto",
-    commission: CommissionOpt = 0.00015,
-    slippage_bps: SlippageOpt = 0.0,
+    commission: CommissionOpt = None,
+    slippage_bps: SlippageOpt = None,
     tax_rate: TaxOpt = None,
     lookback: LookbackOpt = 60,
     n_select: NSelectOpt = 3,
@@ -133,9 +141,10 @@ def run_cmd(
     """
     from lasps.backtest.runner import run_backtest
 
-    home_path = settings_for(home).home
-    params = _params(top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps, tax_rate,
-                     lookback, n_select, min_days, combine, save)
+    settings = settings_for(home)
+    home_path = settings.home
+    params = _params(settings, top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps,
+                     tax_rate, lookback, n_select, min_days, combine, save)
     with console.status("loading data and alphas") as status:
         out = run_backtest(home_path, strategy, alphas, start, end, params, progress=_progress(status))
     p = out.summary["parameters"]
@@ -164,8 +173,8 @@ def compare_cmd(
     universe: UniverseOpt = "default",
     pool: PoolOpt = None,
     alpha_source: SourceOpt = "auto",
-    commission: CommissionOpt = 0.00015,
-    slippage_bps: SlippageOpt = 0.0,
+    commission: CommissionOpt = None,
+    slippage_bps: SlippageOpt = None,
     tax_rate: TaxOpt = None,
     lookback: LookbackOpt = 60,
     n_select: NSelectOpt = 3,
@@ -177,9 +186,10 @@ def compare_cmd(
     """Run several strategies over the same sessions and show them beside KOSPI (table + equity PNG)."""
     from lasps.backtest.runner import run_compare
 
-    home_path = settings_for(home).home
-    params = _params(top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps, tax_rate,
-                     lookback, n_select, min_days, combine, save)
+    settings = settings_for(home)
+    home_path = settings.home
+    params = _params(settings, top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps,
+                     tax_rate, lookback, n_select, min_days, combine, save)
     with console.status("loading data and alphas") as status:
         out = run_compare(home_path, strategies.split(","), alphas, start, end, params, progress=_progress(status))
     first = out.runs[0].summary["parameters"]
@@ -220,8 +230,8 @@ def oos_cmd(
     universe: UniverseOpt = "default",
     pool: PoolOpt = None,
     alpha_source: SourceOpt = "auto",
-    commission: CommissionOpt = 0.00015,
-    slippage_bps: SlippageOpt = 0.0,
+    commission: CommissionOpt = None,
+    slippage_bps: SlippageOpt = None,
     tax_rate: TaxOpt = None,
     lookback: LookbackOpt = 60,
     n_select: NSelectOpt = 3,
@@ -238,9 +248,10 @@ def oos_cmd(
 
     ss, se = _year_bounds(select_year, select_start, select_end, "select")
     ts, te = _year_bounds(trade_year, trade_start, trade_end, "trade")
-    home_path = settings_for(home).home
-    params = _params(top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps, tax_rate,
-                     lookback, n_select, min_days, combine, save)
+    settings = settings_for(home)
+    home_path = settings.home
+    params = _params(settings, top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps,
+                     tax_rate, lookback, n_select, min_days, combine, save)
     with console.status("loading data, computing and ranking alphas") as status:
         out = run_oos(home_path, ss, se, ts, te, strategy, n_alphas, params, progress=_progress(status))
     sel = Table(title=f"top {len(out.selected)} variants by IC_IR on {ss}..{se}")

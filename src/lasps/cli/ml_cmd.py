@@ -33,6 +33,7 @@ from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
 from lasps.errors import ConfigError
+from lasps.files import atomic_write_text
 
 app = typer.Typer(no_args_is_help=True,
                   help="Deep-learning track: datasets, analyses, training, evaluation, prediction.")
@@ -76,10 +77,7 @@ def print_frame(frame: Any, title: str, digits: int = 4, max_rows: int | None = 
 
 
 def _write_csv(frame: Any, out: Path, name: str) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.csv"
-    frame.to_csv(path, index=False)
-    return path
+    return atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
 
 
 def _out_dir(root: Path, out: Path | None) -> Path:

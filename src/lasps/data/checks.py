@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lasps.data.calendar import sessions
 from lasps.data.store import MarketStore
+from lasps.krx.calendar import sessions
 
 FINDING_COLUMNS = ["code", "date", "rule", "severity", "detail"]
 LIMIT_CHANGE_DATE = np.datetime64("2015-06-15")

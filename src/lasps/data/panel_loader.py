@@ -20,21 +20,12 @@ from lasps.config import get_settings
 from lasps.data.panel import BASE_FIELDS, FLOW_FIELDS, Panel
 from lasps.data.store import MarketStore
 from lasps.data.universe import history_mask, parse_universe, static_filter, top_n_mask
+from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
 
 PRICE_LIKE = ("open", "high", "low", "close")
 INVERSE_ADJUSTED = ("volume", "shares")
 INDEX_CODES = ("1001", "2001")
-
-
-def _as_date(value: str | dt.date | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return pd.Timestamp(value).date()
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"cannot parse {name} date {value!r}", where=f"--{name}",
-                          fix="use YYYY-MM-DD") from exc
 
 
 def load_panel(
@@ -75,7 +66,7 @@ def load_panel(
     kind, arg = parse_universe(universe)
     if kind == "top" and "market_cap" not in wanted:
         wanted.append("market_cap")
-    start_d, end_d = _as_date(start, "start"), _as_date(end, "end")
+    start_d, end_d = parse_optional_date(start, option="--start"), parse_optional_date(end, option="--end")
     if start_d and end_d and start_d > end_d:
         raise ConfigError(f"start {start_d} is after end {end_d}", where="--start/--end",
                           fix="swap the dates")

@@ -28,9 +28,8 @@ import pandas as pd
 
 from lasps.config import Settings, ensure_home
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import latest_completed_session, sessions
 from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, STOCK_COLUMNS
-from lasps.data.sources.base import INDEX_CODES, Source, SourceError, as_date, get_source
+from lasps.data.sources.base import INDEX_CODES, Source, SourceError, get_source
 from lasps.data.store import MarketStore
 from lasps.data.validate import (
     is_missing,
@@ -38,7 +37,10 @@ from lasps.data.validate import (
     unmapped_sectors,
     validate_bundle,
 )
+from lasps.dates import parse_date
 from lasps.errors import StoreError, UnavailableError
+from lasps.krx.calendar import sessions
+from lasps.krx.sessions import latest_completed_session
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +150,7 @@ def update_store(home: Path, source_name: str, settings: Settings, until: dt.dat
     latest = latest_completed_session(now)
     end = latest
     if until is not None:
-        wanted = as_date(until)
+        wanted = parse_date(until, option="--until")
         if wanted > latest:
             report.notes.append(f"until {wanted} is after the latest completed session {latest}; "
                                 f"stopping at {latest}")
@@ -156,7 +158,7 @@ def update_store(home: Path, source_name: str, settings: Settings, until: dt.dat
     with MarketStore(ensure_home(Path(home))) as store:
         last_stored = store.last_price_date()
         if start is not None:
-            begin = as_date(start)
+            begin = parse_date(start, option="--start")
         elif last_stored is None:
             raise StoreError(
                 "the market store has no prices yet, so there is nothing to update from",

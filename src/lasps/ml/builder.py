@@ -44,7 +44,9 @@ import pyarrow.parquet as pq
 from lasps.data.panel import FLOW_FIELDS
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
 from lasps.data.store import store_provider
+from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
+from lasps.files import publish_dir, write_json
 from lasps.ml import dataset as layout
 from lasps.ml.features import (
     FEATURE_GROUPS,
@@ -178,13 +180,6 @@ class _NpyWriter:
         return layout.sha256_file(self.path)
 
 
-def _parse_date(value: str | None, option: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"cannot parse {option} date {value!r}", where=option, fix="use YYYY-MM-DD") from exc
 
 
 def _select_samples(panel: Any, feats: Any, config: BuildConfig, start_row: int,
@@ -266,7 +261,8 @@ def build_dataset(out: str | Path, config: BuildConfig = BuildConfig(), home: st
     tmp = out.with_name(out.name + ".tmp")
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} already exists", where="--out", fix="choose another directory or pass --overwrite")
-    start_d, end_d = _parse_date(config.start, "--start"), _parse_date(config.end, "--end")
+    start_d = parse_optional_date(config.start, option="--start")
+    end_d = parse_optional_date(config.end, option="--end")
     if start_d and end_d and start_d > end_d:
         raise ConfigError(f"start {start_d} is after end {end_d}", where="--start/--end", fix="swap the dates")
     load_start = None
@@ -345,7 +341,7 @@ def build_dataset(out: str | Path, config: BuildConfig = BuildConfig(), home: st
             del win, raw
             done.add(k)
             state["chunks_done"] = sorted(done)
-            _write_json(tmp / PROGRESS, state)
+            write_json(tmp / PROGRESS, state, indent=None)
             tick("windows", len(done), n_chunks)
     except BaseException:
         for w in writers.values():
@@ -409,20 +405,7 @@ def build_dataset(out: str | Path, config: BuildConfig = BuildConfig(), home: st
         "config": config.to_dict(),
         "fingerprint": fingerprint,
     }
-    _write_json(tmp / layout.MANIFEST, manifest)
+    write_json(tmp / layout.MANIFEST, manifest)
     (tmp / PROGRESS).unlink(missing_ok=True)
-    if out.exists():
-        old = out.with_name(out.name + f".old-{os.getpid()}")
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(out)
+    publish_dir(tmp, out)
     return manifest
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    part = path.with_name(path.name + ".part")
-    part.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(part, path)

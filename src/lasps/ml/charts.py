@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
+from lasps.files import atomic_write_bytes
+
 SIZE = 224
 PRICE_TOP, PRICE_BOTTOM = 4, 163
 SEPARATOR_ROW = 167
@@ -219,7 +221,4 @@ def encode_png(image: np.ndarray) -> bytes:
 
 def save_png(path: str | Path, image: np.ndarray) -> Path:
     """Write an ``(H, W, 3)`` uint8 image to ``path`` as PNG; returns the path."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_bytes(encode_png(image))
-    return p
+    return atomic_write_bytes(path, encode_png(image))

@@ -11,8 +11,8 @@ Two kinds of files live in a run directory::
     phase{k}_best.pt   the best weights of phase k by validation loss (restored at the phase's end).
                        Model files are what ``lasps ml evaluate`` / ``predict`` read.
 
-Atomicity: the file is written to ``NAME.tmp-PID``, flushed and fsync'ed, then ``os.replace``'d over
-``NAME`` and the directory is fsync'ed — a crash leaves either the old or the new file, never a torn one
+Atomicity (:func:`lasps.files.atomic_write`): the file is written to a temporary file beside it, fsync'ed,
+renamed over ``NAME`` and the directory is fsync'ed — a crash leaves either the old or the new file, never a torn one
 (the work log restarted from epoch files after a shutdown; ours cannot be half-written).
 
 Every file loads with ``torch.load(weights_only=True)``: states hold only tensors and plain Python
@@ -22,7 +22,6 @@ values (the numpy RNG state is stored as a list), so loading never unpickles arb
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from lasps.errors import ConfigError
+from lasps.files import atomic_write
 
 CHECKPOINT_FORMAT = "lasps-ml-checkpoint"
 MODEL_FORMAT = "lasps-ml-model"
@@ -45,28 +45,7 @@ class CheckpointError(ConfigError):
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
     """``torch.save`` ``obj`` to ``path`` atomically (temp file, fsync, rename, fsync the directory)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return path
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-    return path
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load_file(path: str | Path, expect: str, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -28,9 +28,7 @@ then prints a red panel.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from rich.table import Table
 
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
 from lasps.errors import ConfigError
+from lasps.files import atomic_write_text, write_json
 from lasps.ml import metrics
 from lasps.ml.checkpoint import load_model
 from lasps.ml.dataset import MLDataset
@@ -263,29 +262,14 @@ def _warnings(r: dict[str, Any]) -> list[str]:
     return w
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 def write_report(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``eval_{split}.json`` and ``eval_{split}.md`` into ``out_dir`` (atomically each)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     js = out / f"eval_{report['split']}.json"
     md = out / f"eval_{report['split']}.md"
-    for path, text in ((js, json.dumps(_jsonable(report), indent=2, ensure_ascii=False)),
-                       (md, render_markdown(report))):
-        part = path.with_name(path.name + ".part")
-        part.write_text(text, encoding="utf-8")
-        os.replace(part, path)
+    write_json(js, report)
+    atomic_write_text(md, render_markdown(report))
     return js, md
 
 

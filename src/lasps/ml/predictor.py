@@ -23,7 +23,6 @@ models, the predicted h-day return for regression / multi-step models (probabili
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,9 @@ import torch
 from lasps.data.schema import PREDICTION_COLUMNS
 from lasps.data.sectors import SECTOR_NAMES
 from lasps.data.store import StoreProvider, store_provider
+from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
+from lasps.files import atomic_write
 from lasps.ml.checkpoint import load_model
 from lasps.ml.features import MIN_SESSIONS, WINDOW, compute_features, gather_windows
 from lasps.ml.labels import CLASS_NAMES
@@ -74,15 +75,6 @@ class PredictionResult:
     dropped: dict[str, int]
 
 
-def _parse_date(value: str | dt.date | None) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"cannot parse date {value!r}", where="--date", fix="use YYYY-MM-DD") from exc
-
-
 def _history_start(home: Path, date: dt.date | None, sessions: int) -> tuple[dt.date, dt.date]:
     """``(first, last)``: the stored session ``sessions - 1`` sessions before ``date`` and the last stored
     session on or before ``date`` (the latest stored date when ``date`` is None)."""
@@ -104,7 +96,7 @@ def build_windows(date: str | dt.date | None, home: str | Path | None = None, *,
     from lasps.data.panel_loader import load_panel
 
     home_p = Path(home) if home is not None else get_settings().home
-    want = _parse_date(date)
+    want = parse_optional_date(date, option="--date")
     if lookback < MIN_SESSIONS:
         raise ConfigError(f"lookback {lookback} is shorter than the {MIN_SESSIONS} sessions a window needs",
                           where="--lookback")
@@ -226,7 +218,5 @@ def predict_date(checkpoint: str | Path, date: str | dt.date | None = None, home
         pdir = Path(parquet_dir) if parquet_dir is not None else home_p / "predictions" / name
         pdir.mkdir(parents=True, exist_ok=True)
         parquet = pdir / f"{w.date.isoformat()}.parquet"
-        part = parquet.with_name(parquet.name + ".part")
-        frame.to_parquet(part, index=False)
-        os.replace(part, parquet)
+        atomic_write(parquet, lambda tmp: frame.to_parquet(tmp, index=False))
     return PredictionResult(frame=frame, model=name, date=w.date, parquet=parquet, dropped=w.dropped)

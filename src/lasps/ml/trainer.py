@@ -31,7 +31,6 @@ all nodes see for multi-node resume.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import random
@@ -51,6 +50,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from lasps.errors import ConfigError
+from lasps.files import atomic_write_text, write_json
 from lasps.ml import metrics
 from lasps.ml.checkpoint import (
     CHECKPOINT_FILE,
@@ -449,9 +449,7 @@ class Trainer:
         return max((p.phase for p in done), default=1)
 
     def _write_history(self, state: TrainState) -> None:
-        part = self.run_dir / (HISTORY_FILE + ".part")
-        part.write_text(json.dumps(state.history, indent=1), encoding="utf-8")
-        os.replace(part, self.run_dir / HISTORY_FILE)
+        write_json(self.run_dir / HISTORY_FILE, state.history, indent=1)
 
     def _restore_rng(self, rngs: list[dict[str, Any]], world: int) -> None:
         if world == self.dist.world_size and len(rngs) > self.dist.rank:
@@ -506,7 +504,7 @@ class Trainer:
             self._print(f"[yellow]no checkpoint in {escape(str(self.run_dir))}: starting a new run[/]")
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / CONFIG_FILE).write_text(cfg.to_toml(), encoding="utf-8")
+            atomic_write_text(self.run_dir / CONFIG_FILE, cfg.to_toml())
         _barrier(self.dist)
         self._print(f"[bold]{cfg.model.kind}[/] ({cfg.model.task}) {self._n_params():,} parameters on "
                     f"{self.device}{f' × {self.dist.world_size} ranks' if self.dist.enabled else ''}; "

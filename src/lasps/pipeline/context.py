@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from lasps.config import Settings
-from lasps.data.calendar import KST, is_session, latest_completed_session, previous_session, session_times
 from lasps.errors import ConfigError, StoreError
+from lasps.krx.calendar import KST, is_session, previous_session
+from lasps.krx.sessions import latest_completed_session, session_times
 from lasps.pipeline.state import StepJournal
 from lasps.workspace import Workspace
 
@@ -140,18 +141,6 @@ class DailyResult:
 # ------------------------------------------------------------------------------------ input checks
 
 
-def parse_date(value: str | dt.date | None) -> dt.date | None:
-    """``YYYY-MM-DD`` -> date; :class:`ConfigError` otherwise."""
-    if value is None or isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(f"cannot parse --date {value!r}", where="--date",
-                          fix="use YYYY-MM-DD, e.g. 2026-02-25") from exc
-
-
 def check_session_date(day: dt.date, now: dt.datetime | None = None) -> None:
     """Refuse a future date, a day that is not a KRX session, and today before its close."""
     now = (now or dt.datetime.now(KST)).astimezone(KST)
@@ -262,5 +251,5 @@ class StepContext:
 
 
 __all__ = ["METRICS", "OFFLINE_SOURCES", "ONLINE_SOURCES", "ORDER_BROKERS", "STEPS", "DailyConfig", "DailyResult",
-           "Progress", "StepContext", "check_date_stored", "check_session_date", "parse_date", "resolve_source",
+           "Progress", "StepContext", "check_date_stored", "check_session_date", "resolve_source",
            "store_source_label", "stored_dates"]

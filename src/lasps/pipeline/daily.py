@@ -32,9 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import shutil
-import signal
 import tempfile
 import time
 from pathlib import Path
@@ -43,8 +41,9 @@ from typing import Any
 import pandas as pd
 
 from lasps.config import Settings, ensure_home
-from lasps.data.calendar import latest_completed_session
+from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, LaspsError
+from lasps.krx.sessions import latest_completed_session
 from lasps.pipeline import outputs as out
 from lasps.pipeline.context import (
     METRICS,
@@ -55,7 +54,6 @@ from lasps.pipeline.context import (
     StepContext,
     check_date_stored,
     check_session_date,
-    parse_date,
     resolve_source,
     stored_dates,
 )
@@ -66,9 +64,6 @@ from lasps.pipeline.steps.picks import vote
 from lasps.workspace import Workspace, as_workspace
 
 log = logging.getLogger("lasps.pipeline")
-
-CRASH_ENV = "LASPS_TEST_DAILY_CRASH_AFTER"  # test hook: SIGKILL the process after this step is journaled
-
 
 def _step_params(cfg: DailyConfig, pool: list[str]) -> dict[str, dict[str, Any]]:
     return {
@@ -137,7 +132,7 @@ def run_daily(home: Workspace | Path | str, config: DailyConfig | None = None, *
     ws = as_workspace(home) if settings is None or isinstance(home, Workspace) else Workspace(Path(home), settings)
     home = ws.home
     settings = settings or ws.settings
-    requested = parse_date(cfg.date)
+    requested = parse_optional_date(cfg.date, option="--date")
     if requested is not None:
         check_session_date(requested, now)
     first_dates = stored_dates(ws)  # raises for a missing or empty store
@@ -216,8 +211,6 @@ def _run_steps(ctx: StepContext) -> None:
         journal.finish(step, summary, time.perf_counter() - t0, skipped=skipped)
         if progress is not None:
             progress(step, "skip" if skipped else "done", summary.get("line") or summary.get("note") or "")
-        if os.environ.get(CRASH_ENV) == step:  # test hook: die like a killed process
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _result(ctx: StepContext, seconds: float) -> DailyResult:
@@ -242,5 +235,5 @@ def _result(ctx: StepContext, seconds: float) -> DailyResult:
         seconds=seconds, markdown=markdown, wf_summary=wf)
 
 
-__all__ = ["CRASH_ENV", "METRICS", "STEPS", "DailyConfig", "DailyResult", "check_date_stored", "check_session_date",
-           "orders_clock", "parse_date", "resolve_source", "run_daily", "stored_dates", "vote"]
+__all__ = ["METRICS", "STEPS", "DailyConfig", "DailyResult", "check_date_stored", "check_session_date",
+           "orders_clock", "resolve_source", "run_daily", "stored_dates", "vote"]

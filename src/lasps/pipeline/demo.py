@@ -26,6 +26,8 @@ from typing import Any
 import pandas as pd
 
 from lasps.errors import ConfigError
+from lasps.krx.calendar import sessions
+from lasps.krx.sessions import session_times
 from lasps.workspace import Workspace
 
 MARKER = ".lasps-demo"
@@ -103,7 +105,6 @@ def build_market(ws: Workspace, stocks: int, years: float, seed: int) -> tuple[i
 def next_open_clock(day: dt.date) -> Any:
     """A fixed clock at 08:31 KST of the session after ``day`` (paper orders queued for its opening auction)."""
     from lasps.broker.clock import FixedClock
-    from lasps.data.calendar import session_times, sessions
 
     nxt = sessions(pd.Timestamp(day) + pd.Timedelta(days=1), pd.Timestamp(day) + pd.Timedelta(days=20))[0]
     return FixedClock(session_times(pd.Timestamp(nxt).date()).pre_open + dt.timedelta(minutes=1))

@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import os
 import socket
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lasps.errors import LaspsError
+from lasps.files import json_safe, write_json
 
 STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
@@ -37,51 +37,6 @@ STATUSES = ("pending", "running", "done", "skipped", "failed")
 
 def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _json_safe(obj: Any) -> Any:
-    """NaN/inf -> None, numpy scalars -> Python, paths -> str (so the journal is strict JSON)."""
-    import math
-
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "item") and not isinstance(obj, str):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dt.date | dt.datetime):
-        return obj.isoformat()
-    return obj
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a fsynced temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """UTF-8 text version of :func:`atomic_write_bytes`."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Strict JSON (NaN as null), atomically."""
-    atomic_write_text(path, json.dumps(_json_safe(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 @dataclass
@@ -164,7 +119,7 @@ class StepJournal:
     def check_params(self, step: str, params: dict[str, Any]) -> bool:
         """Record ``params`` of ``step``; if they differ from the recorded ones, reset it and the later
         steps. Returns True when a reset happened."""
-        clean = _json_safe(params)
+        clean = json_safe(params)
         old = self.params.get(step)
         self.params[step] = clean
         if old is not None and old != clean:
@@ -186,7 +141,7 @@ class StepJournal:
         st.status = "skipped" if skipped else "done"
         st.finished = _now()
         st.seconds = round(seconds, 3)
-        st.summary = _json_safe(summary)
+        st.summary = json_safe(summary)
         st.error = None
         self.save()
 
@@ -257,5 +212,4 @@ class RunLock:
             self.release()
 
 
-__all__ = ["STATUSES", "RunLock", "StepJournal", "StepState", "atomic_write_bytes", "atomic_write_text",
-           "write_json"]
+__all__ = ["STATUSES", "RunLock", "StepJournal", "StepState"]

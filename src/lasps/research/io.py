@@ -24,8 +24,6 @@ connection is opened only for the write, inside one transaction): ``eval_runs`` 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import re
 import shutil
 import uuid
@@ -38,6 +36,7 @@ import pandas as pd
 from lasps.data.schema import RESEARCH_LATEST_ONLY
 from lasps.data.store import StoreProvider, store_provider, with_store_retry
 from lasps.errors import ConfigError, StoreError
+from lasps.files import atomic_write, json_dumps
 
 RESEARCH_DIR = "research"
 
@@ -151,15 +150,6 @@ def missing_alphas_error(home: Path | str, names: Sequence[str] | None = None) -
 # ----------------------------------------------------------------------------------------- files
 
 
-def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_output(home: Path | str, stem: str, ext: str, run_id: str, write) -> Path:  # type: ignore[no-untyped-def]
     """Write ``research/<stem>_<run_id>.<ext>`` with ``write(path)`` and copy it to ``<stem>_latest``.
 
@@ -168,8 +158,8 @@ def write_output(home: Path | str, stem: str, ext: str, run_id: str, write) -> P
     d = research_dir(home)
     stamped = d / f"{stem}_{run_id}.{ext}"
     latest = d / f"{stem}_latest.{ext}"
-    _atomic_write(stamped, write)
-    _atomic_write(latest, lambda p: shutil.copyfile(stamped, p))
+    atomic_write(stamped, write)
+    atomic_write(latest, lambda p: shutil.copyfile(stamped, p))
     return latest
 
 
@@ -180,7 +170,7 @@ def write_frame(home: Path | str, stem: str, frame: pd.DataFrame, run_id: str, f
 
 
 def write_json(home: Path | str, stem: str, obj: object, run_id: str) -> Path:
-    text = json.dumps(obj, indent=2, default=_json_default, allow_nan=True)
+    text = json_dumps(obj) + "\n"
     return write_output(home, stem, "json", run_id, lambda p: p.write_text(text, encoding="utf-8"))
 
 
@@ -190,14 +180,6 @@ def write_text(home: Path | str, stem: str, ext: str, text: str, run_id: str) ->
 
 def write_bytes(home: Path | str, stem: str, ext: str, data: bytes, run_id: str) -> Path:
     return write_output(home, stem, ext, run_id, lambda p: p.write_bytes(data))
-
-
-def _json_default(o: object) -> object:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def ic_daily_frame(ev) -> pd.DataFrame:  # type: ignore[no-untyped-def]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lasps.dates import parse_date
 from lasps.errors import ConfigError
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -38,11 +39,8 @@ class SplitSpec:
     min_days: int = 20
 
     def __post_init__(self) -> None:
-        try:
-            a, b = np.datetime64(self.train_end, "D"), np.datetime64(self.val_end, "D")
-        except ValueError as exc:
-            raise ConfigError(f"cannot parse split dates {self.train_end!r} / {self.val_end!r}",
-                              where="--train-end/--val-end", fix="use YYYY-MM-DD") from exc
+        a = np.datetime64(parse_date(self.train_end, option="--train-end"), "D")
+        b = np.datetime64(parse_date(self.val_end, option="--val-end"), "D")
         if not a < b:
             raise ConfigError(f"train end {a} must be before val end {b}", where="--train-end/--val-end")
         if len(self.fallback) != 3 or any(f <= 0 for f in self.fallback):

@@ -37,8 +37,11 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lasps import __version__
+from lasps.dates import parse_date
+from lasps.errors import ConfigError
+from lasps.files import json_safe
 from lasps.pipeline import outputs as out
-from lasps.service.data import StoreProbe, backtest_dir, backtest_runs, clean, latest_backtest, read_csv
+from lasps.service.data import StoreProbe, backtest_dir, backtest_runs, latest_backtest, read_csv
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 SPLITS = Literal["train", "val", "test", "all"]
@@ -56,8 +59,8 @@ Errors: `{"error": message, "status": code, "detail": ...}`."""
 def parse_day(value: str) -> dt.date:
     """``YYYY-MM-DD`` → date, else a 422 naming the value."""
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
+        return parse_date(value, option="date")
+    except ConfigError:
         raise HTTPException(422, f"invalid date {value!r}: use an existing calendar date YYYY-MM-DD") from None
 
 
@@ -117,7 +120,7 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
             raise HTTPException(404, f"no picks for {day}; dates with picks: {', '.join(dates[:10]) or 'none'}")
         sel = out.read_json(out.run_dir(home, doc["date"]) / "selection.json") or {}
         md, html = out.report_paths(home, doc["date"])
-        return clean(doc | {"selection": sel.get("variants", []), "metric": sel.get("metric"),
+        return json_safe(doc | {"selection": sel.get("variants", []), "metric": sel.get("metric"),
                             "window": sel.get("window"),
                             "report": {"md": f"/reports/{md.name}" if md.is_file() else None,
                                        "html": f"/reports/{html.name}" if html.is_file() else None}})
@@ -149,7 +152,7 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
         st = out.read_state(home, day)
         if st is None:
             raise HTTPException(404, f"no daily run for {day}")
-        return clean(st)
+        return json_safe(st)
 
     @r.get("/api/rankings", tags=["research"])
     def rankings(split: Annotated[SPLITS, Query(description="train, val, test or all")] = "all",
@@ -169,14 +172,14 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
             sub = sub[sub["variant"].str.contains(re.escape(variant), case=False)]
         sub = sub.sort_values(by, ascending=ascending, na_position="last", kind="mergesort").head(top)
         stamp = dt.datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
-        return clean({"split": split, "by": by, "n_variants": n_variants, "updated": stamp,
+        return json_safe({"split": split, "by": by, "n_variants": n_variants, "updated": stamp,
                       "rows": sub.to_dict(orient="records")})
 
     @r.get("/api/backtests", tags=["backtests"])
     def backtests(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
         """Stored backtest runs, newest first."""
         runs = backtest_runs(home)
-        return clean({"latest": latest_backtest(home), "count": len(runs), "runs": runs[:limit]})
+        return json_safe({"latest": latest_backtest(home), "count": len(runs), "runs": runs[:limit]})
 
     def _run(run_id: str) -> Path:
         d = backtest_dir(home, run_id)
@@ -187,14 +190,14 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
     @r.get("/api/backtests/{run_id}", tags=["backtests"])
     def backtest(run_id: str) -> dict[str, Any]:
         """One run's ``summary.json``."""
-        return clean(out.read_json(_run(run_id) / "summary.json") or {})
+        return json_safe(out.read_json(_run(run_id) / "summary.json") or {})
 
     @r.get("/api/backtests/{run_id}/daily", tags=["backtests"])
     def backtest_daily(run_id: str) -> dict[str, Any]:
         """One run's daily equity (``daily.csv``: date, cash, positions_value, total_value, benchmark)."""
         frame = read_csv(_run(run_id) / "daily.csv")
         rows = [] if frame is None else frame.to_dict(orient="records")
-        return clean({"run_id": run_id, "rows": rows})
+        return json_safe({"run_id": run_id, "rows": rows})
 
     @r.get("/api/reports", tags=["reports"])
     def reports() -> dict[str, Any]:

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from lasps.data.store import StoreProvider, store_provider
@@ -26,19 +25,6 @@ from lasps.errors import StoreError
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 STORE_CACHE_S = 1.0
-
-
-def clean(x: Any) -> Any:
-    """JSON-safe: NaN/inf → None, numpy scalars → Python, recursively."""
-    if isinstance(x, dict):
-        return {str(k): clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 class StoreProbe:
@@ -132,4 +118,4 @@ def latest_backtest(home: Path) -> str | None:
     return text if backtest_dir(home, text) else None
 
 
-__all__ = ["RUN_ID_RE", "StoreProbe", "backtest_dir", "backtest_runs", "clean", "latest_backtest", "read_csv"]
+__all__ = ["RUN_ID_RE", "StoreProbe", "backtest_dir", "backtest_runs", "latest_backtest", "read_csv"]

@@ -26,6 +26,7 @@ import pandas as pd
 
 from lasps.config import Settings
 from lasps.data.bundle import MarketBundle
+from lasps.dates import parse_date
 from lasps.errors import ConfigError, LaspsError
 
 log = logging.getLogger(__name__)
@@ -130,12 +131,9 @@ def get_source(name: str, settings: Settings, **options: Any) -> Source:
 
 # -- shared helpers --------------------------------------------------------------------------------
 def as_date(value: str | dt.date | dt.datetime | pd.Timestamp | np.datetime64) -> dt.date:
-    """A ``datetime.date`` from any date-like value."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
+    """A ``datetime.date`` from a date-like value or an ISO ``YYYY-MM-DD`` string
+    (:func:`lasps.dates.parse_date`)."""
+    return parse_date(value, option="date")
 
 
 def blank_halted(prices: pd.DataFrame) -> int:

@@ -36,12 +36,12 @@ import pandas as pd
 
 from lasps.config import Settings
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import sessions
 from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, PRICE_COLUMNS, STOCK_COLUMNS
 from lasps.data.sectors import KRX_SECTOR_INDEX, map_sector
 from lasps.data.sources.base import INDEX_CODES, FetchMode, PoliteCaller, SourceError, as_date, blank_halted
 from lasps.data.universe import classify_kind
 from lasps.errors import ConfigError, InputDataError
+from lasps.krx.calendar import sessions
 
 log = logging.getLogger(__name__)
 

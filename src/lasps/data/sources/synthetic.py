@@ -11,7 +11,7 @@
   one factor per KRX sector index code, a KOSDAQ style factor and Student-t idiosyncratic noise whose
   scale follows the market volatility;
 - every price on the KRX tick grid and inside the daily limit band of its base price
-  (:mod:`lasps.data.krx_rules`); OHLC consistent; VWAP in [low, high]; value = VWAP · volume;
+  (:mod:`lasps.krx.rules`); OHLC consistent; VWAP in [low, high]; value = VWAP · volume;
   lognormal, autocorrelated volume that rises with |return|; shares and market cap; investor flows;
   cap-weighted KOSPI (1001) and KOSDAQ (2001) indices;
 - **planted, regime-dependent signals** (see :class:`SyntheticConfig` and :func:`regime_labels`):
@@ -51,12 +51,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lasps.data import krx_rules
 from lasps.data.bundle import MarketBundle
-from lasps.data.calendar import sessions
 from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, PRICE_COLUMNS, STOCK_COLUMNS
 from lasps.data.sectors import KRX_SECTOR_INDEX, NUM_SECTORS
+from lasps.dates import parse_date
 from lasps.errors import ConfigError
+from lasps.krx import rules as krx_rules
+from lasps.krx.calendar import sessions
+from lasps.krx.rules_nb import limits_nb, round_down_nb, round_nearest_nb, round_up_nb
 
 TRADING_DAYS = 252
 MIN_STOCKS = 30
@@ -617,40 +619,6 @@ def _halts(lst: _Listings, T: int, cfg: SyntheticConfig, rng: np.random.Generato
 # the simulation kernel
 # ==================================================================================================
 @numba.njit(cache=True)
-def _tick_nb(p: float, tid: int, tb: np.ndarray, tv: np.ndarray) -> float:
-    k = 0
-    while p >= tb[tid, k]:
-        k += 1
-    return tv[tid, k]
-
-
-@numba.njit(cache=True)
-def _near_nb(p: float, tid: int, tb: np.ndarray, tv: np.ndarray) -> float:
-    t = _tick_nb(p, tid, tb, tv)
-    return math.floor(p / t + 0.5) * t
-
-
-@numba.njit(cache=True)
-def _down_nb(p: float, tid: int, tb: np.ndarray, tv: np.ndarray) -> float:
-    t = _tick_nb(p, tid, tb, tv)
-    return math.floor(p / t + 1e-9) * t
-
-
-@numba.njit(cache=True)
-def _up_nb(p: float, tid: int, tb: np.ndarray, tv: np.ndarray) -> float:
-    t = _tick_nb(p, tid, tb, tv)
-    return math.ceil(p / t - 1e-9) * t
-
-
-@numba.njit(cache=True)
-def _limits_nb(base: float, tid: int, pct: float, tb: np.ndarray, tv: np.ndarray) -> tuple[float, float]:
-    """Same arithmetic as :func:`lasps.data.krx_rules.price_limits`."""
-    tk = _tick_nb(base, tid, tb, tv)
-    width = math.floor(base * pct / 100.0 / tk + 1e-9) * tk
-    return _up_nb(base - width, tid, tb, tv), _down_nb(base + width, tid, tb, tv)
-
-
-@numba.njit(cache=True)
 def _simulate_chunk_nb(
     t0, t1, uni_from, etp_from, lim30_from,
     mkt, h, secf, kqf, ca, cb, cc,
@@ -716,9 +684,9 @@ def _simulate_chunk_nb(
             if first_day:
                 ref = p_start[i]
                 if ipo[i]:
-                    lo0 = _up_nb(0.9 * ref, tid, tb, tv)
-                    hi0 = _down_nb(2.0 * ref, tid, tb, tv)
-                    op = _near_nb(ref * math.exp(pop_mu + pop_sd * zg[k, i]), tid, tb, tv)
+                    lo0 = round_up_nb(0.9 * ref, tid, tb, tv)
+                    hi0 = round_down_nb(2.0 * ref, tid, tb, tv)
+                    op = round_nearest_nb(ref * math.exp(pop_mu + pop_sd * zg[k, i]), tid, tb, tv)
                     op = min(max(op, lo0), hi0)
                     base = op
                 else:
@@ -743,7 +711,7 @@ def _simulate_chunk_nb(
                             m = 5.0
                         else:
                             m = 2.0
-                        new_base = _near_nb(base / m, tid, tb, tv)
+                        new_base = round_nearest_nb(base / m, tid, tb, tv)
                         e = ev_n[0]
                         ev_t[e] = t
                         ev_i[e] = i
@@ -755,13 +723,13 @@ def _simulate_chunk_nb(
                         st_mult[i] *= m
                         base = new_base
                         ref = new_base
-            lo, up = _limits_nb(base, tid, pct, tb, tv)
-            close = min(max(_near_nb(base * math.exp(r), tid, tb, tv), lo), up)
+            lo, up = limits_nb(base, tid, pct, tb, tv)
+            close = min(max(round_nearest_nb(base * math.exp(r), tid, tb, tv), lo), up)
             if op < 0:
-                op = _near_nb(base * math.exp(gap_share * r + gap_sd * scale * zg[k, i]), tid, tb, tv)
+                op = round_nearest_nb(base * math.exp(gap_share * r + gap_sd * scale * zg[k, i]), tid, tb, tv)
                 op = min(max(op, lo), up)
-            hi = min(_up_nb(max(op, close) * math.exp(range_sc * scale * eh[k, i]), tid, tb, tv), up)
-            lw = max(_down_nb(min(op, close) * math.exp(-range_sc * scale * el[k, i]), tid, tb, tv), lo)
+            hi = min(round_up_nb(max(op, close) * math.exp(range_sc * scale * eh[k, i]), tid, tb, tv), up)
+            lw = max(round_down_nb(min(op, close) * math.exp(-range_sc * scale * el[k, i]), tid, tb, tv), lo)
             # volume: AR(1) log shocks, rising with |r| / scale
             z = min(abs(math.log(close / base)) / scale, 6.0)
             st_x[i] = vol_ar * st_x[i] + vol_sd * zv[k, i] + vol_gamma * (z - 0.8)
@@ -904,10 +872,7 @@ def _validate(stocks: int, years: float, seed: int, end: str) -> None:
                           fix="pass e.g. --years 12")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}", where="--seed")
-    try:
-        np.datetime64(end, "D")
-    except ValueError as exc:
-        raise ConfigError(f"end must be an ISO date, got {end!r}", where="end", fix="e.g. 2026-10-30") from exc
+    parse_date(end, option="--end")
 
 
 def simulate_market(stocks: int, years: float, seed: int, end: str = "2026-10-30",

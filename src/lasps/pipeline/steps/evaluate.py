@@ -10,7 +10,6 @@ written by :func:`lasps.research.results.write_evaluation`, the writer ``lasps e
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from lasps.errors import ConfigError, LaspsError
+from lasps.files import atomic_write, atomic_write_text, write_json
 from lasps.pipeline.context import StepContext
-from lasps.pipeline.state import atomic_write_text, write_json
 from lasps.research.selection import trailing_window
 from lasps.research.timing import Timing
 
@@ -33,9 +32,7 @@ def _write_frame(path: Path, frame: pd.DataFrame, fmt: str = "csv") -> None:
     if fmt == "csv":
         atomic_write_text(path, frame.to_csv(index=False))
     else:
-        tmp = path.with_name(f".{path.name}.tmp")
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def _eval_panel_start(ctx: StepContext) -> np.datetime64:

@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lasps.data.calendar import KST, session_times
 from lasps.errors import LaspsError
+from lasps.files import write_json
+from lasps.krx.calendar import KST, sessions
+from lasps.krx.sessions import session_times
 from lasps.pipeline import outputs as out
 from lasps.pipeline.context import StepContext
-from lasps.pipeline.state import write_json
 from lasps.pipeline.steps import report
 
 log = logging.getLogger("lasps.pipeline")
@@ -33,8 +34,6 @@ def orders_clock(day: dt.date, now: dt.datetime | None = None) -> Any:
         return clock_from_env(live=False, broker="paper")
     now = (now or dt.datetime.now(KST)).astimezone(KST)
     nxt = pd.Timestamp(day) + pd.Timedelta(days=1)
-    from lasps.data.calendar import sessions
-
     upcoming = sessions(nxt, nxt + pd.Timedelta(days=20))
     if len(upcoming) == 0:  # pragma: no cover - the calendar always has a next session
         raise LaspsError(f"no trading session after {day} in the calendar")

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from lasps.data.store import with_store_retry
+from lasps.files import atomic_write_text, write_json
 from lasps.pipeline import outputs as out
 from lasps.pipeline.context import StepContext
-from lasps.pipeline.state import atomic_write_text, write_json
 
 log = logging.getLogger("lasps.pipeline")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from lasps.files import atomic_write_text
 from lasps.pipeline import outputs as out
 from lasps.pipeline.context import StepContext
-from lasps.pipeline.state import atomic_write_text
 
 log = logging.getLogger("lasps.pipeline")
 

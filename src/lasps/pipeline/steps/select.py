@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from lasps.errors import LaspsError
+from lasps.files import write_json
 from lasps.pipeline import outputs as out
 from lasps.pipeline.context import StepContext
-from lasps.pipeline.state import write_json
 from lasps.research.selection import top_k
 from lasps.research.variants import base_alpha, direction
 

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from lasps.data.calendar import KST, is_session, latest_completed_session, session_times, sessions
+from lasps.krx.calendar import KST, is_session, sessions
+from lasps.krx.sessions import latest_completed_session, session_times
 
 
 def test_known_holidays_are_not_sessions():

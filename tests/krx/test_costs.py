@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lasps.backtest.costs import CostModel, rate_on, settlement_dates
 from lasps.errors import ConfigError
+from lasps.krx.costs import CostModel, rate_on, settlement_dates
 
 # (trade date, its settlement date on the XKRX calendar, rate) on both sides of every boundary.
 # Year ends: KRX is closed on the last weekday of December, so T+2 of the second-to-last session

@@ -1,4 +1,4 @@
-"""KRX trading calendar and session times (DESIGN §2.5), from ``exchange_calendars`` ``XKRX``.
+"""KRX session times (DESIGN §2.5, §7): auctions, continuous trading, late opens.
 
 Sessions (KST): opening auction 08:30–09:00, continuous trading 09:00–15:20, closing auction
 15:20–15:30. The first session of the year opens one hour late (10:00, the close is unchanged); on the day of the
@@ -8,69 +8,23 @@ college scholastic ability test (CSAT, 수능) every time shifts by +1 h (10:00�
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 
-KST = ZoneInfo("Asia/Seoul")
-CALENDAR_START = "1995-01-01"
+from lasps.dates import parse_date
+from lasps.krx.calendar import KST, is_session, previous_session, xkrx
 
 #: CSAT (수능) days: the market opens at 10:00 and closes at 16:30 KST. exchange_calendars does not
 #: know every year's, so the list lives here (source: KRX notices).
 CSAT_DAYS: frozenset[dt.date] = frozenset(
-    dt.date.fromisoformat(d)
+    parse_date(d, option="CSAT_DAYS")
     for d in (
         "2010-11-18", "2011-11-10", "2012-11-08", "2013-11-07", "2014-11-13", "2015-11-12",
         "2016-11-17", "2017-11-23", "2018-11-15", "2019-11-14", "2020-12-03", "2021-11-18",
         "2022-11-17", "2023-11-16", "2024-11-14", "2025-11-13", "2026-11-19",
     )
 )
-
-
-@functools.lru_cache(maxsize=1)
-def _calendar():  # type: ignore[no-untyped-def]
-    import exchange_calendars as xcals
-
-    return xcals.get_calendar("XKRX", start=CALENDAR_START)
-
-
-def sessions(start: str | dt.date | np.datetime64, end: str | dt.date | np.datetime64) -> np.ndarray:
-    """Trading sessions in ``[start, end]`` as ``datetime64[D]`` (ascending)."""
-    cal = _calendar()
-    s = pd.Timestamp(start).normalize()
-    e = pd.Timestamp(end).normalize()
-    s = max(s, cal.first_session)
-    e = min(e, cal.last_session)
-    if s > e:
-        return np.array([], dtype="datetime64[D]")
-    return cal.sessions_in_range(s, e).values.astype("datetime64[D]")
-
-
-def is_session(date: str | dt.date) -> bool:
-    """True if ``date`` is a KRX trading day."""
-    ts = pd.Timestamp(date).normalize()
-    cal = _calendar()
-    if ts < cal.first_session or ts > cal.last_session:
-        return False
-    return bool(cal.is_session(ts))
-
-
-def previous_session(date: str | dt.date) -> dt.date:
-    """The last trading day strictly before ``date``."""
-    cal = _calendar()
-    return cal.date_to_session(pd.Timestamp(date).normalize() - pd.Timedelta(days=1), "previous").date()
-
-
-def latest_completed_session(now: dt.datetime | None = None) -> dt.date:
-    """The most recent session whose close (15:30 KST, 16:30 on a late day) is at or before ``now``."""
-    now = now.astimezone(KST) if now else dt.datetime.now(KST)
-    today = now.date()
-    if is_session(today) and now >= session_times(today).close:
-        return today
-    return previous_session(today)
 
 
 @dataclass(frozen=True)
@@ -90,7 +44,7 @@ def session_times(date: str | dt.date) -> SessionTimes:
     d = pd.Timestamp(date).date()
     if not is_session(d):
         raise ValueError(f"{d} is not a KRX trading day")
-    cal = _calendar()
+    cal = xkrx()
     first_of_year = d == cal.date_to_session(pd.Timestamp(d.year, 1, 1), "next").date()
     csat = d in CSAT_DAYS
     open_shift = dt.timedelta(hours=1 if (first_of_year or csat) else 0)
@@ -101,3 +55,15 @@ def session_times(date: str | dt.date) -> SessionTimes:
 
     return SessionTimes(d, at(8, 30, open_shift), at(9, 0, open_shift), at(15, 20, close_shift),
                         at(15, 30, close_shift), first_of_year or csat)
+
+
+def latest_completed_session(now: dt.datetime | None = None) -> dt.date:
+    """The most recent session whose close (15:30 KST, 16:30 on a late day) is at or before ``now``."""
+    now = now.astimezone(KST) if now else dt.datetime.now(KST)
+    today = now.date()
+    if is_session(today) and now >= session_times(today).close:
+        return today
+    return previous_session(today)
+
+
+__all__ = ["CSAT_DAYS", "SessionTimes", "latest_completed_session", "session_times"]

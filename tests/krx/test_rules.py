@@ -1,4 +1,4 @@
-"""KRX tick sizes and daily price limits (lasps.data.krx_rules): hand-computed examples at the table
+"""KRX tick sizes and daily price limits (lasps.krx.rules): hand-computed examples at the table
 boundaries in every regime, plus property tests."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lasps.data.krx_rules import (
+from lasps.krx.rules import (
     is_on_tick,
     limit_rate,
     price_limits,

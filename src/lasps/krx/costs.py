@@ -27,11 +27,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from lasps.errors import ConfigError
+from lasps.krx.calendar import as_days, sessions
 
 #: ``(first settlement date, rate)`` rows, ascending; a rate applies from its date until the next row.
 DEFAULT_TAX_SCHEDULE: tuple[tuple[str, float], ...] = (
@@ -48,27 +50,13 @@ SETTLEMENT_LAG = 2
 DEFAULT_COMMISSION = 0.00015
 
 
-def _as_days(dates: npt.ArrayLike) -> np.ndarray:
-    out = np.asarray(dates)
-    if out.dtype.kind != "M":
-        try:
-            out = out.astype("datetime64[D]")
-        except (TypeError, ValueError):
-            import pandas as pd
-
-            out = np.asarray(pd.to_datetime(np.asarray(dates, dtype=object)), dtype="datetime64[D]")
-    return out.astype("datetime64[D]")
-
-
 def settlement_dates(trade_dates: npt.ArrayLike, lag: int = SETTLEMENT_LAG) -> np.ndarray:
     """Settlement date (``datetime64[D]``) of trades on ``trade_dates``: the ``lag``-th KRX session after.
 
-    Uses the XKRX calendar (:mod:`lasps.data.calendar`); a trade date that is not a session counts from
+    Uses the XKRX calendar (:mod:`lasps.krx.calendar`); a trade date that is not a session counts from
     the session before it. Beyond the calendar's horizon weekdays are used (``numpy.busday_offset``).
     """
-    from lasps.data.calendar import sessions
-
-    d = np.atleast_1d(_as_days(trade_dates))
+    d = np.atleast_1d(as_days(trade_dates))
     if d.size == 0:
         return d.copy()
     lo, hi = d.min(), d.max()
@@ -78,16 +66,24 @@ def settlement_dates(trade_dates: npt.ArrayLike, lag: int = SETTLEMENT_LAG) -> n
         pos = np.searchsorted(cal, d, side="right") - 1 + lag
         ok = (pos < len(cal)) & (d >= cal[0])
         out[ok] = cal[pos[ok]]
-    return out.reshape(np.shape(_as_days(trade_dates)))
+    return out.reshape(np.shape(as_days(trade_dates)))
 
 
 def rate_on(dates: npt.ArrayLike, schedule: tuple[tuple[str, float], ...] = DEFAULT_TAX_SCHEDULE) -> np.ndarray:
     """``float64`` rate of ``schedule`` in force on each of ``dates`` (the settlement dates)."""
     starts = np.array([s for s, _ in schedule], dtype="datetime64[D]")
     rates = np.array([r for _, r in schedule], dtype=np.float64)
-    d = _as_days(dates)
+    d = as_days(dates)
     idx = np.searchsorted(starts, d, side="right") - 1
     return np.where(idx >= 0, rates[np.maximum(idx, 0)], rates[0])
+
+
+class CostSettings(Protocol):
+    """The cost fields of :class:`lasps.config.Settings` (``lasps.toml`` / ``LASPS_COMMISSION`` …)."""
+
+    commission: float
+    slippage_bps: float
+    tax_rate: float | None
 
 
 @dataclass(frozen=True)
@@ -136,6 +132,14 @@ class CostModel:
         if any(not (0.0 <= r < 0.1) for _, r in self.tax_schedule):
             raise ConfigError("tax schedule rates must be fractions in [0, 0.1)", where="tax_schedule")
 
+    @classmethod
+    def from_settings(cls, settings: CostSettings, *, commission: float | None = None,
+                      slippage_bps: float | None = None, tax_rate: float | None = None) -> CostModel:
+        """The cost model configured in ``settings``; a non-None keyword (a command-line option) wins."""
+        return cls(commission=settings.commission if commission is None else commission,
+                   slippage_bps=settings.slippage_bps if slippage_bps is None else slippage_bps,
+                   tax_rate=settings.tax_rate if tax_rate is None else tax_rate)
+
     @property
     def slippage(self) -> float:
         """Slippage as a fraction (``slippage_bps / 10_000``)."""
@@ -143,7 +147,7 @@ class CostModel:
 
     def sell_tax_rates(self, trade_dates: npt.ArrayLike) -> np.ndarray:
         """``float64`` sell-tax rate for sales on ``trade_dates`` (by their T+2 settlement date)."""
-        d = _as_days(trade_dates)
+        d = as_days(trade_dates)
         if self.tax_rate is not None:
             return np.full(d.shape, float(self.tax_rate))
         return rate_on(settlement_dates(d), self.tax_schedule)
@@ -166,5 +170,5 @@ class CostModel:
                 "round_krw": self.round_krw}
 
 
-__all__ = ["DEFAULT_COMMISSION", "DEFAULT_TAX_SCHEDULE", "SETTLEMENT_LAG", "CostModel", "rate_on",
+__all__ = ["DEFAULT_COMMISSION", "DEFAULT_TAX_SCHEDULE", "SETTLEMENT_LAG", "CostModel", "CostSettings", "rate_on",
            "settlement_dates"]

@@ -46,6 +46,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from lasps.krx.calendar import as_days
+
 ArrayLike = npt.ArrayLike
 RoundMode = Literal["down", "up", "nearest"]
 
@@ -91,16 +93,6 @@ _ETP_KINDS = ("etf", "etn")
 _EPS = 1e-9  # in tick units: guards floor/ceil against binary representation error
 
 
-def _as_dates(date: ArrayLike) -> np.ndarray:
-    """Dates (str, ``datetime.date``, ``np.datetime64``, pandas Timestamp or arrays of them) as ``datetime64[D]``."""
-    try:
-        return np.asarray(date, dtype="datetime64[D]")
-    except (TypeError, ValueError):
-        import pandas as pd
-
-        return np.asarray(pd.to_datetime(np.asarray(date, dtype=object)), dtype="datetime64[D]")
-
-
 def tick_table_id(date: ArrayLike, market: ArrayLike = "KOSPI", kind: ArrayLike | None = None) -> np.ndarray:
     """Id (row of :data:`TICK_BOUNDS`) of the tick table in force, broadcast over the inputs.
 
@@ -108,7 +100,7 @@ def tick_table_id(date: ArrayLike, market: ArrayLike = "KOSPI", kind: ArrayLike 
     :data:`lasps.data.schema.KINDS` — ``'etf'``/``'etn'`` use the ETF/ETN tick, anything else the stock
     tables.
     """
-    d = _as_dates(date)
+    d = as_days(date)
     mk = np.asarray(market)
     old_table = np.where((mk == "KOSDAQ") | (mk == "KONEX"), TABLE_KOSDAQ_OLD, TABLE_KOSPI_OLD)
     tid = np.where(d >= UNIFIED_TICK_DATE, TABLE_UNIFIED, old_table)
@@ -186,7 +178,7 @@ def is_on_tick(price: ArrayLike, date: ArrayLike, market: ArrayLike = "KOSPI",
 
 def limit_rate(date: ArrayLike) -> np.ndarray | float:
     """Daily price-limit rate: 0.30 from 2015-06-15, 0.15 before."""
-    d = _as_dates(date)
+    d = as_days(date)
     return _ret(np.where(d >= LIMIT_30_DATE, 0.30, 0.15))
 
 
@@ -202,7 +194,7 @@ def price_limits(base_price: ArrayLike, date: ArrayLike, market: ArrayLike = "KO
     (6990.0, 12970.0)
     """
     base = np.asarray(base_price, dtype=np.float64)
-    d = _as_dates(date)
+    d = as_days(date)
     tid = tick_table_id(d, market, kind)
     pct = np.where(d >= LIMIT_30_DATE, 30.0, 15.0)  # integer percent: base*pct is exact for integer base
     tick_b = _tick_from_tid(base, tid)
