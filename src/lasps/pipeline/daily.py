@@ -33,7 +33,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -60,7 +59,6 @@ METRICS: tuple[str, ...] = ("ic_ir", "ic_mean", "hit_rate", "q_spread")
 OFFLINE_SOURCES: tuple[str, ...] = ("synthetic", "offline", "files", "none")
 ONLINE_SOURCES: tuple[str, ...] = ("pykrx", "fdr")
 ORDER_BROKERS: tuple[str, ...] = ("paper",)
-CRASH_ENV = "LASPS_TEST_DAILY_CRASH_AFTER"  # test hook: SIGKILL the process after this step is journaled
 
 #: ``progress(step, status, message)``: status is ``start``, ``done``, ``skip`` or ``fail``.
 Progress = Callable[[str, str, str], None]
@@ -989,8 +987,6 @@ def _run_steps(ctx: _Ctx) -> None:
         journal.finish(step, summary, time.perf_counter() - t0, skipped=skipped)
         if progress is not None:
             progress(step, "skip" if skipped else "done", summary.get("line") or summary.get("note") or "")
-        if os.environ.get(CRASH_ENV) == step:  # test hook: die like a killed process
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _result(ctx: _Ctx, seconds: float) -> DailyResult:
@@ -1015,6 +1011,6 @@ def _result(ctx: _Ctx, seconds: float) -> DailyResult:
         seconds=seconds, markdown=markdown, wf_summary=wf)
 
 
-__all__ = ["CRASH_ENV", "METRICS", "STEPS", "DailyConfig", "DailyResult", "check_date_stored", "check_session_date",
+__all__ = ["METRICS", "STEPS", "DailyConfig", "DailyResult", "check_date_stored", "check_session_date",
            "orders_clock",
            "resolve_source", "run_daily", "stored_dates", "vote"]
