@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lasps.broker.clock import ManualClock
-
+from .clocks import ManualClock
 from .fake_kiwoom import FakeKiwoom
 from .helpers import TODAY, kst, write_store
 

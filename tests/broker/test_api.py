@@ -13,12 +13,12 @@ with warnings.catch_warnings():  # starlette >= 1.x prefers httpx2 for its test 
     from fastapi.testclient import TestClient
 
 from lasps.broker.api import make_router, router
-from lasps.broker.clock import ManualClock
 from lasps.broker.guard import Guard
 from lasps.broker.journal import Journal
 from lasps.broker.manager import OrderManager
 from lasps.broker.paper import PaperBroker
 
+from .clocks import ManualClock
 from .helpers import TODAY, kst, memory_prices
 
 TOKEN = "s3cret-api-token-0123456789"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from lasps.broker.base import OrderState
 from lasps.broker.factory import open_manager
 from lasps.broker.journal import Journal
+from tests import crashpoints
 
 from .fake_kiwoom import ACCOUNT, APPKEY, SECRETKEY, FakeKiwoom
 from .helpers import copy_store
@@ -21,19 +21,19 @@ from .helpers import copy_store
 CLOCK = "2026-02-25T10:00:00+09:00"
 
 
-def env_for(home: Path, fake: FakeKiwoom, crash: str | None) -> dict[str, str]:
+def env_for(home: Path, fake: FakeKiwoom) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LASPS_")}
     env.update(LASPS_HOME=str(home), LASPS_BROKER="kiwoom-rest", LASPS_KIWOOM_HOST=fake.url,
                LASPS_KIWOOM_APPKEY=APPKEY, LASPS_KIWOOM_SECRETKEY=SECRETKEY, LASPS_KIWOOM_ACCOUNT=ACCOUNT,
                LASPS_CLOCK=CLOCK, LASPS_KIWOOM_TIMEOUT_S="5", COLUMNS="200")
-    if crash:
-        env["LASPS_TEST_CRASH_AT"] = crash
     return env
 
 
-def buy(env: dict[str, str], cid: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lasps.cli.order_cmd", "buy", "005380", "3", "250000", "--yes",
-                           "--client-id", cid], env=env, capture_output=True, text=True, timeout=120)
+def buy(env: dict[str, str], cid: str, crash: str) -> subprocess.CompletedProcess[str]:
+    """``lasps order buy`` in a subprocess that SIGKILLs itself at ``crash`` (tests/crashpoints.py)."""
+    cmd = crashpoints.command(crash, "lasps.cli.order_cmd", "buy", "005380", "3", "250000", "--yes",
+                              "--client-id", cid)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("crash", ["after-journal", "after-send"])
@@ -41,7 +41,7 @@ def test_killed_process_reconciles_without_duplicate(tmp_path: Path, store_templ
                                                      monkeypatch: pytest.MonkeyPatch, crash: str) -> None:
     home = copy_store(store_template, tmp_path / "home")
     cid = f"crash-{crash}"
-    res = buy(env_for(home, fake, crash), cid)
+    res = buy(env_for(home, fake), cid, crash)
     assert res.returncode == -signal.SIGKILL, res.stderr
     for secret in (APPKEY, SECRETKEY, ACCOUNT):
         assert secret not in res.stdout + res.stderr
@@ -49,7 +49,7 @@ def test_killed_process_reconciles_without_duplicate(tmp_path: Path, store_templ
         before = j.get(cid)
     assert before is not None
     sent = len(fake.order_calls())
-    for k, v in env_for(home, fake, None).items():
+    for k, v in env_for(home, fake).items():
         monkeypatch.setenv(k, v)
     if crash == "after-journal":
         assert before.state is OrderState.PENDING and sent == 0

@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 
 from lasps.broker.base import OrderRejected, OrderRequest, Side
-from lasps.broker.clock import FixedClock, ManualClock, SystemClock, clock_from_env, parse_clock
+from lasps.broker.clock import FixedClock, SystemClock, clock_from_env, parse_clock
 from lasps.broker.guard import Guard, countdown
 from lasps.errors import ConfigError
 
+from .clocks import ManualClock
 from .helpers import PREV, TODAY, kst, memory_prices
 
 

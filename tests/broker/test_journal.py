@@ -18,12 +18,12 @@ from lasps.broker.base import (
     Position,
     Side,
 )
-from lasps.broker.clock import ManualClock
 from lasps.broker.guard import Guard
 from lasps.broker.journal import DuplicateClientOrderId, Journal
 from lasps.broker.manager import OrderManager
 from lasps.broker.paper import PaperBroker
 
+from .clocks import ManualClock
 from .helpers import TODAY, kst, memory_prices
 
 

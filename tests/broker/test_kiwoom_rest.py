@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from lasps.broker.base import BrokerError, BrokerUncertain, OrderNotFound, OrderRejected, OrderState, Side
-from lasps.broker.clock import ManualClock
 from lasps.broker.guard import Guard
 from lasps.broker.journal import Journal
 from lasps.broker.kiwoom_rest import KiwoomRestBroker
@@ -17,6 +16,7 @@ from lasps.broker.manager import OrderManager
 from lasps.errors import ConfigError
 from lasps.krx.calendar import KST
 
+from .clocks import ManualClock
 from .fake_kiwoom import ACCOUNT, APPKEY, SECRETKEY, FakeKiwoom
 from .helpers import TODAY, kst, memory_prices
 

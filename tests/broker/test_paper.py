@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from lasps.broker.base import BrokerError, OrderNotFound, OrderRejected, OrderState, Side
-from lasps.broker.clock import ManualClock
 from lasps.broker.paper import PaperBroker
 from lasps.broker.prices import Bar
 from lasps.krx.costs import CostModel
 
+from .clocks import ManualClock
 from .helpers import TODAY, kst, memory_prices
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,8 @@ from lasps.data.store import MarketStore
 from lasps.errors import LaspsError
 from lasps.krx.calendar import KST
 from lasps.pipeline import outputs as out
-from lasps.pipeline.daily import CRASH_ENV, STEPS, DailyConfig, orders_clock, run_daily, vote
+from lasps.pipeline.daily import STEPS, DailyConfig, orders_clock, run_daily, vote
+from tests import crashpoints
 from tests.pipeline.fixtures import POOL, copy_home, store_bundle, synthetic_bundle
 
 
@@ -104,9 +104,9 @@ def test_changed_parameter_reruns_later_steps_only(daily_run: tuple[Path, Any], 
 
 def test_resume_after_sigkill(daily_run: tuple[Path, Any], fresh_home: Path) -> None:
     """A run killed right after `evaluate` resumes at `select` and ends with the same picks."""
-    env = dict(os.environ, **{CRASH_ENV: "evaluate", "LASPS_HOME": str(fresh_home)})
-    proc = subprocess.run([sys.executable, "-m", "lasps.cli.daily_cmd", "--alphas", POOL, "--quiet"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = dict(os.environ, LASPS_HOME=str(fresh_home))
+    proc = subprocess.run(crashpoints.command("daily-after:evaluate", "lasps.cli.daily_cmd", "--alphas", POOL,
+                                              "--quiet"), env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, proc.stderr[-2000:]
     steps = _steps(fresh_home, "2026-10-30")
     assert steps["evaluate"]["status"] == "done" and steps["select"]["status"] == "pending"

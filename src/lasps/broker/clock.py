@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable
 from typing import Protocol
 
 from lasps.errors import ConfigError
@@ -64,29 +63,6 @@ class FixedClock:
         return None
 
 
-class ManualClock:
-    """A test clock: starts at ``at`` and moves only when :meth:`sleep` or :meth:`advance` is called."""
-
-    fixed = False
-
-    def __init__(self, at: dt.datetime, on_sleep: Callable[[float], None] | None = None) -> None:
-        self.at = at.astimezone(KST)
-        self.slept: list[float] = []
-        self._on_sleep = on_sleep
-
-    def now(self) -> dt.datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at = self.at + dt.timedelta(seconds=seconds)
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.advance(max(seconds, 0.0))
-        if self._on_sleep is not None:
-            self._on_sleep(seconds)
-
-
 def parse_clock(text: str) -> dt.datetime:
     """Parse a ``LASPS_CLOCK`` value: ISO 8601 with a UTC offset (``Z`` allowed)."""
     try:
@@ -115,4 +91,4 @@ def clock_from_env(*, live: bool, broker: str = "", env: dict[str, str] | None =
     return FixedClock(at)
 
 
-__all__ = ["CLOCK_ENV", "Clock", "FixedClock", "ManualClock", "SystemClock", "clock_from_env", "parse_clock"]
+__all__ = ["CLOCK_ENV", "Clock", "FixedClock", "SystemClock", "clock_from_env", "parse_clock"]

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import socket
 import uuid
 from collections.abc import Callable, Iterable
@@ -62,14 +61,7 @@ from lasps.krx.sessions import session_times
 
 log = get_logger(__name__)
 
-#: Test hook: ``after-journal`` or ``after-send`` makes the process SIGKILL itself at that point.
-CRASH_ENV = "LASPS_TEST_CRASH_AT"
 MATCH_SKEW = dt.timedelta(minutes=2)
-
-
-def _crash_hook(point: str) -> None:
-    if os.environ.get(CRASH_ENV) == point:  # pragma: no cover - exercised in a subprocess
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -184,7 +176,6 @@ class OrderManager:
             raise OrderRejected("order aborted at the confirmation; nothing was sent", order=order)
         req = report.request
         self.journal.insert_pending(req, self.broker.name, self._now(), session=report.session)
-        _crash_hook("after-journal")
         self._inflight.add(cid)
         try:
             return self._send(req)
@@ -241,7 +232,6 @@ class OrderManager:
             self.journal.update(cid, self._now(), "interrupted", state=OrderState.UNKNOWN,
                                 reason=f"interrupted while sending ({type(exc).__name__})")
             raise
-        _crash_hook("after-send")
         return self._apply(self.journal.get(cid) or ack, ack, event="acknowledged")
 
     # -- applying broker views -------------------------------------------------------------------
@@ -520,4 +510,4 @@ class OrderManager:
         return float(self.broker.cash())
 
 
-__all__ = ["CRASH_ENV", "OrderManager", "ReconcileReport", "new_client_order_id"]
+__all__ = ["OrderManager", "ReconcileReport", "new_client_order_id"]
