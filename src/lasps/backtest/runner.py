@@ -252,6 +252,16 @@ class _Context:
         return lo, hi
 
 
+def _catalogue(stores: StoreProvider) -> Any:
+    """The workspace's catalogue (read once per workspace), or the home's for a bare path."""
+    cat = getattr(stores, "catalogue", None)
+    if cat is not None:
+        return cat
+    from lasps.alpha.catalogue import get_catalogue
+
+    return get_catalogue(stores.home)
+
+
 def _check_universe(panel: Panel, rows: np.ndarray, top: int, where: tuple[int, int]) -> None:
     sizes = panel.universe_mask[rows].sum(axis=1) if len(rows) else np.zeros(0, dtype=int)
     biggest = int(sizes.max()) if len(sizes) else 0
@@ -265,14 +275,14 @@ def _check_universe(panel: Panel, rows: np.ndarray, top: int, where: tuple[int, 
                           where="--top", fix=f"use --top {biggest} or less, or a wider --universe")
 
 
-def _prepare(home: Path, params: RunParams, windows: list[tuple[np.datetime64, np.datetime64]],
+def _prepare(stores: StoreProvider, params: RunParams, windows: list[tuple[np.datetime64, np.datetime64]],
              alpha_names: Sequence[str], full_history: bool, extra_start: np.datetime64 | None,
              progress: Progress | None, adaptive: bool) -> tuple[_Context, list[tuple[int, int]]]:
-    from lasps.alpha.catalogue import get_catalogue
     from lasps.data.panel_loader import load_panel
 
-    catalogue = get_catalogue(home)
-    first, _last = stored_range(home)
+    home = stores.home
+    catalogue = _catalogue(stores)
+    first, _last = stored_range(stores)
     lb = _lookback_rows(alpha_names, catalogue) + params.rebalance + 2
     if adaptive:
         lb += params.adaptive.lookback + params.rebalance + 2
@@ -280,7 +290,7 @@ def _prepare(home: Path, params: RunParams, windows: list[tuple[np.datetime64, n
     load_start = first if full_history else max(first, earliest - np.timedelta64(_pad_days(lb), "D"))
     load_end = max(w[1] for w in windows)
     panel = load_panel(start=str(load_start), end=str(load_end), universe=params.universe, home=home)
-    market = SimMarket.from_panel(panel, params.costs, delisted=_delisted_dates(home, panel.codes))
+    market = SimMarket.from_panel(panel, params.costs, delisted=_delisted_dates(stores, panel.codes))
     row_windows = []
     keep: list[np.ndarray] = []
     for w in windows:
@@ -421,25 +431,26 @@ def _selection_window(request: AlphaRequest) -> tuple[bool, np.datetime64 | None
     return (bounds is None), (None if bounds is None else bounds[0])
 
 
-def run_backtest(home: Path, strategy: str, alphas: str, start: str | None = None, end: str | None = None,
-                 params: RunParams | None = None, progress: Progress | None = None) -> RunOutput:
+def run_backtest(home: StoreProvider | Path, strategy: str, alphas: str, start: str | None = None,
+                 end: str | None = None, params: RunParams | None = None,
+                 progress: Progress | None = None) -> RunOutput:
     """One strategy over ``[start, end]`` (see the module docstring)."""
     params = params or RunParams()
     strategy = check_strategy(strategy)
     params.validate()
-    from lasps.alpha.catalogue import get_catalogue
-
-    catalogue = get_catalogue(home)
+    stores = store_provider(home)
+    home = stores.home
+    catalogue = _catalogue(stores)
     request = parse_alpha_request(alphas, catalogue)
     if strategy == "single" and not request.is_top and len(request.variants) != 1:
         raise ConfigError(f"the single strategy trades one variant, got {len(request.variants)}",
                           where="--alphas", fix="pass one alpha, or `lasps backtest compare --strategies single`")
-    first, last = stored_range(home)
+    first, last = stored_range(stores)
     s, e = check_window(parse_day(start, "--start"), parse_day(end, "--end"), first, last)
     request = _resolve_prior(request, s, first)
     full, sel_start = _selection_window(request)
     names = _alpha_plan(request, catalogue, params, home)
-    ctx, (window,) = _prepare(home, params, [(s, e)], names, full, sel_start, progress,
+    ctx, (window,) = _prepare(stores, params, [(s, e)], names, full, sel_start, progress,
                              strategy == "adaptive")
     notes: list[str] = []
     extra: dict[str, Any] = {"alphas": request.text}
@@ -454,7 +465,7 @@ def run_backtest(home: Path, strategy: str, alphas: str, start: str | None = Non
     return _simulate_run(ctx, strategy, variants, window, label=strategy, extra_params=extra, notes=notes)
 
 
-def run_compare(home: Path, strategies: Sequence[str], alphas: str, start: str | None = None,
+def run_compare(home: StoreProvider | Path, strategies: Sequence[str], alphas: str, start: str | None = None,
                 end: str | None = None, params: RunParams | None = None,
                 progress: Progress | None = None) -> CompareOutput:
     """Run each strategy over the same sessions (``single`` runs once per variant) and chart them."""
@@ -463,16 +474,16 @@ def run_compare(home: Path, strategies: Sequence[str], alphas: str, start: str |
     if not strats:
         raise ConfigError("no strategies given", where="--strategies", fix="e.g. --strategies voting,ensemble,single")
     params.validate()
-    from lasps.alpha.catalogue import get_catalogue
-
-    catalogue = get_catalogue(home)
+    stores = store_provider(home)
+    home = stores.home
+    catalogue = _catalogue(stores)
     request = parse_alpha_request(alphas, catalogue)
-    first, last = stored_range(home)
+    first, last = stored_range(stores)
     s, e = check_window(parse_day(start, "--start"), parse_day(end, "--end"), first, last)
     request = _resolve_prior(request, s, first)
     full, sel_start = _selection_window(request)
     names = _alpha_plan(request, catalogue, params, home)
-    ctx, (window,) = _prepare(home, params, [(s, e)], names, full, sel_start, progress,
+    ctx, (window,) = _prepare(stores, params, [(s, e)], names, full, sel_start, progress,
                              "adaptive" in strats)
     notes: list[str] = []
     variants = request.variants
@@ -496,7 +507,7 @@ def run_compare(home: Path, strategies: Sequence[str], alphas: str, start: str |
     return CompareOutput(runs, png, directory, notes)
 
 
-def run_oos(home: Path, select_start: str, select_end: str, trade_start: str, trade_end: str,
+def run_oos(home: StoreProvider | Path, select_start: str, select_end: str, trade_start: str, trade_end: str,
             strategy: str = "voting", n_alphas: int = 10, params: RunParams | None = None,
             progress: Progress | None = None) -> OOSOutput:
     """Select the top ``n_alphas`` variants on the selection period, trade them in and out of sample."""
@@ -505,10 +516,10 @@ def run_oos(home: Path, select_start: str, select_end: str, trade_start: str, tr
     params.validate()
     if n_alphas < 1:
         raise ConfigError(f"--n-alphas must be >= 1, got {n_alphas}", where="--n-alphas")
-    from lasps.alpha.catalogue import get_catalogue
-
-    catalogue = get_catalogue(home)
-    first, last = stored_range(home)
+    stores = store_provider(home)
+    home = stores.home
+    catalogue = _catalogue(stores)
+    first, last = stored_range(stores)
     ss, se = check_window(parse_day(select_start, "--select-start"), parse_day(select_end, "--select-end"),
                           first, last, ("--select-start", "--select-end"))
     ts, te = check_window(parse_day(trade_start, "--trade-start"), parse_day(trade_end, "--trade-end"),
@@ -518,7 +529,7 @@ def run_oos(home: Path, select_start: str, select_end: str, trade_start: str, tr
                           where="--trade-start/--trade-end", fix="trade a period that does not overlap the selection")
     request = AlphaRequest(f"top{n_alphas}:{ss}..{se}", top_n=n_alphas, period=f"{ss}..{se}")
     pool = parse_pool(params.pool, catalogue, home)
-    ctx, (w_is, w_oos) = _prepare(home, params, [(ss, se), (ts, te)], pool, False, None, progress,
+    ctx, (w_is, w_oos) = _prepare(stores, params, [(ss, se), (ts, te)], pool, False, None, progress,
                                   strategy == "adaptive")
     chosen, table, notes = _select(ctx, request, pool)
     if strategy == "single":

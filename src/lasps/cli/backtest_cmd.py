@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.config import Settings
 from lasps.errors import ConfigError, StoreError
 from lasps.krx.costs import CostModel
@@ -141,12 +141,12 @@ def run_cmd(
     """
     from lasps.backtest.runner import run_backtest
 
-    settings = settings_for(home)
-    home_path = settings.home
+    ws = workspace_for(home)
+    settings = ws.settings
     params = _params(settings, top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps,
                      tax_rate, lookback, n_select, min_days, combine, save)
     with console.status("loading data and alphas") as status:
-        out = run_backtest(home_path, strategy, alphas, start, end, params, progress=_progress(status))
+        out = run_backtest(ws, strategy, alphas, start, end, params, progress=_progress(status))
     p = out.summary["parameters"]
     console.print(f"[bold]{out.strategy}[/] {', '.join(out.variants)}  top {p['top']}, every {p['rebalance']} "
                   f"sessions, {p['start']}..{p['end']}, capital {p['capital']:,.0f} KRW", highlight=False)
@@ -186,12 +186,12 @@ def compare_cmd(
     """Run several strategies over the same sessions and show them beside KOSPI (table + equity PNG)."""
     from lasps.backtest.runner import run_compare
 
-    settings = settings_for(home)
-    home_path = settings.home
+    ws = workspace_for(home)
+    settings = ws.settings
     params = _params(settings, top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps,
                      tax_rate, lookback, n_select, min_days, combine, save)
     with console.status("loading data and alphas") as status:
-        out = run_compare(home_path, strategies.split(","), alphas, start, end, params, progress=_progress(status))
+        out = run_compare(ws, strategies.split(","), alphas, start, end, params, progress=_progress(status))
     first = out.runs[0].summary["parameters"]
     console.print(_table(f"compare {first['start']}..{first['end']} (top {top}, every {rebalance} sessions)",
                          [(r.label, r.metrics) for r in out.runs] + [("KOSPI", out.runs[0].bench_metrics)]))
@@ -248,12 +248,12 @@ def oos_cmd(
 
     ss, se = _year_bounds(select_year, select_start, select_end, "select")
     ts, te = _year_bounds(trade_year, trade_start, trade_end, "trade")
-    settings = settings_for(home)
-    home_path = settings.home
+    ws = workspace_for(home)
+    settings = ws.settings
     params = _params(settings, top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps,
                      tax_rate, lookback, n_select, min_days, combine, save)
     with console.status("loading data, computing and ranking alphas") as status:
-        out = run_oos(home_path, ss, se, ts, te, strategy, n_alphas, params, progress=_progress(status))
+        out = run_oos(ws, ss, se, ts, te, strategy, n_alphas, params, progress=_progress(status))
     sel = Table(title=f"top {len(out.selected)} variants by IC_IR on {ss}..{se}")
     for c in ("variant", "IC_IR select", "IC mean select", "IC_IR trade"):
         sel.add_column(c, justify="left" if c == "variant" else "right")

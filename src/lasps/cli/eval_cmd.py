@@ -34,8 +34,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.errors import ConfigError
+from lasps.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -56,7 +57,7 @@ ComputeOpt = Annotated[bool, typer.Option("--compute/--no-compute",
 
 @dataclass
 class _Run:
-    home: Path
+    ws: Workspace
     panel: object
     ev: object
     run_id: str
@@ -98,52 +99,46 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
               universe: str, start: str | None, end: str | None, train_end: str, val_end: str,
               compute: bool, executor: Any = None) -> _Run:
     from lasps.alpha.store import alphas_dir
-    from lasps.config import ensure_home
-    from lasps.data.panel_loader import load_panel
     from lasps.research import io as rio
     from lasps.research.evaluate import EvalConfig, evaluate_arrays
     from lasps.research.forward import panel_forward_returns
     from lasps.research.splits import SplitSpec
 
-    settings = settings_for(home)
+    ws = workspace_for(home)
     cfg = EvalConfig(horizon=horizon, entry=entry, quantiles=quantiles,
                      splits=SplitSpec(train_end=train_end, val_end=val_end))
-    ensure_home(settings.home)
+    ws.ensure()
     keys = rio.parse_alpha_keys(alphas)
-    stored = set(rio.stored_alpha_names(settings.home))
-    names = rio.resolve_alpha_names(keys, settings.home) if keys else sorted(stored)
+    stored = set(rio.stored_alpha_names(ws.home))
+    names = rio.resolve_alpha_names(keys, ws.home) if keys else sorted(stored)
     on_the_fly = [n for n in names if n not in stored]
     if not names:
         if not compute:
-            raise rio.missing_alphas_error(settings.home)
-        from lasps.alpha.catalogue import get_catalogue
-
-        names = [s.name for s in get_catalogue(settings.home).values()]
+            raise rio.missing_alphas_error(ws.home)
+        names = [s.name for s in ws.catalogue.values()]
         on_the_fly = list(names)
-        console.print(f"[yellow]no alpha values stored under {alphas_dir(settings.home)}: computing all "
+        console.print(f"[yellow]no alpha values stored under {alphas_dir(ws.home)}: computing all "
                       f"{len(names)} alphas on the fly (not saved; `lasps alpha compute` stores them)[/]")
     elif on_the_fly:
         if not compute:
-            raise rio.missing_alphas_error(settings.home, on_the_fly)
+            raise rio.missing_alphas_error(ws.home, on_the_fly)
         console.print(f"[yellow]not stored, computing on the fly: {', '.join(on_the_fly[:10])}"
                       f"{' …' if len(on_the_fly) > 10 else ''}[/]")
 
     with console.status("loading the market panel"):
-        panel = load_panel(start=start, end=end, universe=universe, home=settings.home)
+        panel = ws.panel(start=start, end=end, universe=universe)
     fwd = panel_forward_returns(panel, cfg.horizon, cfg.entry)
     unavailable: dict[str, str] = {}
-    stale = rio.stale_alphas(settings.home, [n for n in names if n not in on_the_fly], panel.dates[-1])
+    stale = rio.stale_alphas(ws.home, [n for n in names if n not in on_the_fly], panel.dates[-1])
     if stale:
         console.print(f"[yellow]{len(stale)} stored alpha(s) end before the panel ({panel.dates[-1]}), e.g. "
                       f"{stale[0][0]} at {stale[0][1]}: later dates are NaN — run `lasps alpha compute "
                       "--resume`[/]")
 
     def source() -> Iterator[tuple[str, np.ndarray]]:
-        from lasps.alpha.catalogue import get_catalogue
         from lasps.research.alpha_values import stored_or_computed
 
-        catalogue = get_catalogue(settings.home) if on_the_fly else None
-        yield from stored_or_computed(panel, names, on_the_fly, home=settings.home, catalogue=catalogue,
+        yield from stored_or_computed(panel, names, on_the_fly, home=ws.home, catalogue=ws.catalogue,
                                       unavailable=unavailable)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -153,11 +148,10 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
             ev = evaluate_arrays(source(), fwd, panel.universe_mask, panel.dates, panel.codes, cfg,
                                  progress=lambda n: progress.update(task, advance=1, description=f"evaluated {n}"))
         else:  # batches read/compute and evaluate in the workers; only statistics come back
-            from lasps.alpha.catalogue import get_catalogue
             from lasps.research.evaluate import evaluate_alphas
 
             ev = evaluate_alphas(panel, on_the_fly, cfg, stored=[n for n in names if n not in on_the_fly],
-                                 home=settings.home, executor=executor, catalogue=get_catalogue(settings.home),
+                                 home=ws.home, executor=executor, catalogue=ws.catalogue,
                                  progress=lambda n: progress.update(task, advance=1, description=f"evaluated {n}"))
     ev.unavailable.update(unavailable)
     if not ev.alphas:
@@ -177,7 +171,7 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
                       f"{' …' if len(ev.unavailable) > 8 else ''}[/]")
     params = {"alphas": alphas, "horizon": horizon, "entry": entry, "quantiles": quantiles, "universe": universe,
               "start": start, "end": end, "train_end": train_end, "val_end": val_end}
-    return _Run(settings.home, panel, ev, rio.new_run_id(), command, params)
+    return _Run(ws, panel, ev, rio.new_run_id(), command, params)
 
 
 def _save_common(run: _Run, extra_tables: dict[str, pd.DataFrame] | None = None):  # type: ignore[no-untyped-def]
@@ -187,7 +181,7 @@ def _save_common(run: _Run, extra_tables: dict[str, pd.DataFrame] | None = None)
     from lasps.research.results import write_evaluation
 
     with console.status("writing results to DuckDB"):
-        files = write_evaluation(run.home, run.ev, command=run.command, params=run.params, run_id=run.run_id,
+        files = write_evaluation(run.ws, run.ev, command=run.command, params=run.params, run_id=run.run_id,
                                  extra_tables=extra_tables)
     console.print(f"[dim]written {files.rank_path}, {files.ic_path} and DuckDB tables eval_* (run {run.run_id})[/]")
     return files.table
@@ -237,11 +231,11 @@ def ic_cmd(
     if plot_top:
         top = list(order[:plot_top])
         fig = plots.plot_ic(ev, top)
-        png = rio.write_bytes(run.home, "ic", "png", plots.to_png(fig), run.run_id)
+        png = rio.write_bytes(run.ws.home, "ic", "png", plots.to_png(fig), run.run_id)
         page = plots.html_page("LASPS — rank IC over time", [plots.to_svg(fig)],
                                [("IC by split (forward direction)", fwd_only)], [table.tried, ev.splits.note])
         plots.close(fig)
-        html_path = rio.write_text(run.home, "ic", "html", page, run.run_id)
+        html_path = rio.write_text(run.ws.home, "ic", "html", page, run.run_id)
         console.print(f"[dim]plots: {png}, {html_path}[/]")
 
 
@@ -358,9 +352,9 @@ def walkforward_cmd(
                          "window_last": ev.dates[s.last], "rank": i + 1, "variant": v, "score": sc}
                         for s in wf.selections for i, (v, sc) in enumerate(zip(s.variants, s.scores, strict=True))])
     table = _save_common(run, {"eval_walkforward": wf.summary, "eval_wf_periods": pframe, "eval_selections": sel})
-    rio.write_frame(run.home, "walkforward", wf.summary, run.run_id)
-    rio.write_frame(run.home, "walkforward_periods", pframe, run.run_id)
-    rio.write_frame(run.home, "walkforward_selections", sel, run.run_id)
+    rio.write_frame(run.ws.home, "walkforward", wf.summary, run.run_id)
+    rio.write_frame(run.ws.home, "walkforward_periods", pframe, run.run_id)
+    rio.write_frame(run.ws.home, "walkforward_selections", sel, run.run_id)
 
     t = Table(title=f"walk-forward vs in-sample — {table.tried}; top {top} by {metric}, "
                     f"{ev.config.horizon}-day holdings, no costs",
@@ -387,7 +381,7 @@ def walkforward_cmd(
         console.print(f"latest selection ({ev.dates[last.row]}, from signals {ev.dates[last.first]} … "
                       f"{ev.dates[last.last]}): {', '.join(last.variants) or '(none eligible)'}")
     if grid is not None:
-        grid_path = rio.write_frame(run.home, "walkforward_grid", grid, run.run_id)
+        grid_path = rio.write_frame(run.ws.home, "walkforward_grid", grid, run.run_id)
         g = Table(title=f"walk-forward grid — {len(grid)} configurations tried (choosing the best cell is "
                         "itself in-sample selection)")
         for col in ("lookback", "top", "periods", "WF LS a.", "WF LS Sharpe", "WF LO a.", "IS LS a.", "IS − WF"):
@@ -398,11 +392,11 @@ def walkforward_cmd(
         console.print(g)
         console.print(f"[dim]grid: {grid_path}[/]")
     fig = plots.plot_walkforward(wf)
-    png = rio.write_bytes(run.home, "walkforward", "png", plots.to_png(fig), run.run_id)
+    png = rio.write_bytes(run.ws.home, "walkforward", "png", plots.to_png(fig), run.run_id)
     page = plots.html_page("LASPS — walk-forward vs in-sample selection", [plots.to_svg(fig)],
                            [("summary", wf.summary)], [table.tried, ev.splits.note, *wf.notes])
     plots.close(fig)
-    html_path = rio.write_text(run.home, "walkforward", "html", page, run.run_id)
+    html_path = rio.write_text(run.ws.home, "walkforward", "html", page, run.run_id)
     console.print(f"[dim]plots: {png}, {html_path}[/]")
 
 
@@ -432,7 +426,7 @@ def overfit_cmd(
            "n_trials": d.n_trials, "pbo": p.pbo if p else math.nan, "n_blocks": p.n_blocks if p else blocks,
            "n_combinations": p.n_combinations if p else 0, "notes": " | ".join(rep.notes)}
     table = _save_common(run, {"eval_overfit": pd.DataFrame([row])})
-    rio.write_json(run.home, "overfit", {**row, "logits": p.logits if p else []}, run.run_id)
+    rio.write_json(run.ws.home, "overfit", {**row, "logits": p.logits if p else []}, run.run_id)
     ann = math.sqrt(252 / rep.horizon)
     t = Table(title=f"overfitting — {table.tried}; {rep.n_used} with a defined Sharpe ratio")
     t.add_column("statistic")
@@ -479,8 +473,8 @@ def corr_cmd(
                        "cluster_size": sizes[res.labels] if len(res.labels) else []})
     _save_common(run, {"eval_clusters": cl})
     mat = pd.DataFrame(res.matrix, index=list(res.names), columns=list(res.names))
-    rio.write_frame(run.home, "correlation", mat.reset_index(names="alpha"), run.run_id)
-    rio.write_frame(run.home, "clusters", cl, run.run_id)
+    rio.write_frame(run.ws.home, "correlation", mat.reset_index(names="alpha"), run.run_id)
+    rio.write_frame(run.ws.home, "clusters", cl, run.run_id)
     t = Table(title=f"redundancy clusters (|corr| >= {threshold} pairwise; mean daily rank correlation over "
                     f"{res.n_dates} dates)")
     t.add_column("cluster", justify="right")

@@ -15,6 +15,7 @@ import typer
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
 from lasps.errors import ConfigError
+from lasps.workspace import Workspace
 
 
 @handle_errors
@@ -49,7 +50,7 @@ def serve(
                           fix="choose another --port, or stop the process using it") from exc
     console.print(f"LASPS service for [bold]{home_path}[/] on http://{host}:{port}  "
                   f"(dashboard /, API docs /docs; Ctrl-C stops)")
-    app = create_app(home_path)
+    app = create_app(Workspace(home_path, settings))
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

@@ -42,6 +42,7 @@ from lasps.errors import ConfigError
 from lasps.files import json_safe
 from lasps.pipeline import outputs as out
 from lasps.service.data import StoreProbe, backtest_dir, backtest_runs, latest_backtest, read_csv
+from lasps.workspace import Workspace, as_workspace
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 SPLITS = Literal["train", "val", "test", "all"]
@@ -231,18 +232,20 @@ def _order_router(home: Path) -> APIRouter:
     return make_router(manager_factory=factory)
 
 
-def create_app(home: Path | str | None = None, *, order_router: APIRouter | None = None) -> FastAPI:
-    """The service for one ``$LASPS_HOME`` (default: settings). ``order_router`` replaces the broker router
-    (tests pass one with a fake manager factory)."""
-    from lasps.config import get_settings
+def create_app(home: Workspace | Path | str | None = None, *, order_router: APIRouter | None = None) -> FastAPI:
+    """The service for one workspace (or home directory; default: settings). ``order_router`` replaces the
+    broker router (tests pass one with a fake manager factory). The store is opened read-only per request
+    through the workspace (:class:`~lasps.service.data.StoreProbe`), never held: the daily pipeline can write."""
     from lasps.service.pages import pages_router
 
-    home = Path(home) if home is not None else Path(get_settings().home)
+    ws = as_workspace(home)
+    home = ws.home
     app = FastAPI(title="LASPS", version=__version__, description=DESCRIPTION,
                   openapi_tags=[{"name": n} for n in ("service", "picks", "research", "backtests", "reports",
                                                        "alphas", "pipeline", "orders", "ml", "dashboard")])
     app.state.home = home
-    probe = StoreProbe(home)
+    app.state.workspace = ws
+    probe = StoreProbe(ws)
     app.state.probe = probe
     app.include_router(api_router(home, probe))
     app.include_router(order_router or _order_router(home), prefix="/api")
