@@ -258,7 +258,7 @@ class BacktestResult:
         KRW for fees/taxes; after commission, tax and slippage).
     daily:
         Frame indexed by ``date``: ``cash, positions_value, total_value, benchmark`` (KRW; benchmark =
-        KOSPI close).
+        KOSPI scaled to the initial capital).
     trades:
         Long frame: ``date, code, side, qty, price, fee, tax, reason``.
     output:

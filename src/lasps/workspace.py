@@ -96,6 +96,20 @@ class Workspace:
         older store to the current schema first)."""
         return MarketStore(self.home, read_only=not write)
 
+    def init_synthetic(self, stocks: int = 500, years: float = 4.0, seed: int = 7, end: str = "2026-10-30") -> int:
+        """Replace the store's market with the built-in synthetic KRX market (what ``lasps data init --source
+        synthetic --replace`` does: deterministic from ``seed``); returns the price rows written."""
+        import json
+
+        from lasps.data.sources.synthetic import generate_synthetic
+
+        self.ensure()
+        args = json.dumps({"source": "synthetic", "stocks": stocks, "years": years, "seed": seed, "end": end},
+                          sort_keys=True)
+        bundle = generate_synthetic(stocks=stocks, years=years, seed=seed, end=end)
+        with self.store(write=True) as store:
+            return store.write_bundle(bundle, kind="init", replace=True, detail=args)
+
     def sessions(self) -> np.ndarray:
         """Every stored price date (``datetime64[D]``, ascending)."""
         with self.store() as store:
