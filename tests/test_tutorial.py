@@ -27,7 +27,7 @@ def test_the_tutorial_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     ns: dict[str, object] = {"__name__": "tutorial"}
     for i, code in enumerate(blocks()):
         try:
-            exec(compile(code, f"{TUTORIAL.name} block {i + 1}", "exec"), ns)  # noqa: S102 - our own docs
+            exec(compile(code, f"{TUTORIAL.name} block {i + 1}", "exec"), ns)  # our own docs, not user input
         except Exception as exc:  # pragma: no cover - the message names the failing block
             raise AssertionError(f"tutorial block {i + 1} failed: {exc!r}\n{code}") from exc
     home = tmp_path / "tutorial_home"
