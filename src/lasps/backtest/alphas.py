@@ -33,6 +33,7 @@ from lasps.data.panel import Panel
 from lasps.errors import ConfigError, UnavailableError
 from lasps.research.forward import forward_returns
 from lasps.research.ic import rank_ic
+from lasps.research.io import stored_alpha_names
 from lasps.research.splits import SPLIT_NAMES, make_splits
 from lasps.research.timing import Timing
 from lasps.research.variants import REV_SUFFIX, split_variant
@@ -133,12 +134,6 @@ def period_mask(period: str, dates: np.ndarray, horizon: int) -> np.ndarray:
     hi = int(np.searchsorted(dates, bounds[1], side="right")) - 1
     rows = np.arange(T)
     return (rows >= lo) & (rows <= hi) & (kr <= hi)
-
-
-def stored_alpha_names(home: Path | str) -> list[str]:
-    """Names of the alphas with a Parquet file in ``$LASPS_HOME/alphas``."""
-    d = Path(home) / "alphas"
-    return sorted(p.stem for p in d.glob("*.parquet") if not p.name.startswith(".")) if d.is_dir() else []
 
 
 def parse_pool(text: str | None, catalogue: Catalogue, home: Path | str) -> list[str]:

@@ -66,23 +66,20 @@ def list_cmd(
     home: HomeOption = None,
 ) -> None:
     """List every alpha with its formula, inputs and availability on the stored data."""
-    from lasps.alpha.catalogue import get_catalogue
     from lasps.alpha.conventions import DEFAULT
     from lasps.alpha.engine import alpha_unavailable_reason
 
-    settings = settings_for(home)
-    catalogue = get_catalogue(settings.home)
+    ws = workspace_for(home)
+    catalogue = ws.catalogue
     panel = None
     note = "availability not checked (--no-data)" if no_data else ""
     if not no_data:
         try:
-            from lasps.data.panel_loader import load_panel
-
-            with workspace_for(home).store() as store:
+            with ws.store() as store:
                 last = store.last_price_date()
             if last is None:
                 raise StoreError("the market store holds no prices")
-            panel = load_panel(start=last - dt.timedelta(days=40), end=last, home=settings.home)
+            panel = ws.panel(start=last - dt.timedelta(days=40), end=last)
         except StoreError as exc:
             note = f"no market data to check availability against: {exc.what}"
     table = Table(title=f"LASPS alphas ({len(catalogue)})", show_lines=False, expand=True)
@@ -136,14 +133,13 @@ def compute_cmd(
 ) -> None:
     """Compute alphas with one shared DAG and write ``$LASPS_HOME/alphas/<name>.parquet``."""
     from lasps.alpha import store as alpha_store
-    from lasps.alpha.catalogue import get_catalogue
     from lasps.alpha.conventions import DEFAULT
     from lasps.alpha.engine import alpha_lookback, compile_alphas, tune_allocator
     from lasps.config import ensure_home
-    from lasps.data.panel_loader import load_panel
     from lasps.scale import executor_name
 
-    settings = settings_for(home)
+    ws = workspace_for(home)
+    settings = ws.settings
     exec_name = executor_name(executor, settings)  # an unknown name fails before any data is loaded
     if exec_name == "ray":
         from lasps.scale.ray_executor import import_ray
@@ -153,7 +149,7 @@ def compute_cmd(
     if start_d and end_d and start_d > end_d:
         raise ConfigError(f"--start {start_d} is after --end {end_d}", where="--start/--end",
                           fix="swap the dates")
-    catalogue = get_catalogue(settings.home)
+    catalogue = ws.catalogue
     keys = _split_alphas(alphas)
     specs = catalogue.resolve_many(keys) if keys else list(catalogue.values())
     conv = DEFAULT
@@ -161,9 +157,9 @@ def compute_cmd(
 
     t0 = time.perf_counter()
     warm = max(alpha_lookback(s, conv) for s in specs)
-    load_start = workspace_for(home).session_before(start_d, warm) if start_d else None
+    load_start = ws.session_before(start_d, warm) if start_d else None
     with console.status("loading the market panel"):
-        panel = load_panel(start=load_start, end=end_d, universe=universe, home=settings.home)
+        panel = ws.panel(start=load_start, end=end_d, universe=universe)
     first = int(np.searchsorted(panel.dates, np.datetime64(start_d, "D"))) if start_d else 0
     if first >= len(panel.dates):
         raise ConfigError(f"no stored trading dates on or after --start {start_d}", where="--start",
@@ -254,10 +250,10 @@ def show_cmd(
     import pyarrow.parquet as pq
 
     from lasps.alpha import store as alpha_store
-    from lasps.alpha.catalogue import get_catalogue
 
-    settings = settings_for(home)
-    spec = get_catalogue(settings.home).resolve(alpha)
+    ws = workspace_for(home)
+    settings = ws.settings
+    spec = ws.catalogue.resolve(alpha)
     day = parse_optional_date(date, option="--date")
     path = alpha_store.alpha_path(settings.home, spec.name)
     source = f"stored file {path}"
@@ -275,12 +271,11 @@ def show_cmd(
         series = frame.set_index("code")["value"]
     else:
         from lasps.alpha.engine import alpha_lookback, compute
-        from lasps.data.panel_loader import load_panel
 
         warm = alpha_lookback(spec)
-        load_start = workspace_for(home).session_before(day, warm) if day else None
+        load_start = ws.session_before(day, warm) if day else None
         with console.status(f"computing {spec.name} (not stored yet)"):
-            panel = load_panel(start=load_start, end=day, home=settings.home)
+            panel = ws.panel(start=load_start, end=day)
             result = compute(panel, [spec])
         if spec.name in result.unavailable:
             raise LaspsError(f"{spec.name} cannot be computed: {result.unavailable[spec.name]}")

@@ -16,7 +16,7 @@ from lasps.krx.calendar import KST, sessions
 from lasps.krx.sessions import session_times
 from lasps.pipeline import outputs as out
 from lasps.pipeline.context import StepContext
-from lasps.pipeline.steps import report
+from lasps.pipeline.steps.report import run as write_report
 
 log = logging.getLogger("lasps.pipeline")
 
@@ -109,6 +109,6 @@ def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
                                          "clock": plan["clock"], "orders": results})
     log.info("orders: %d paper order(s) at %s: %s", len(results), plan["clock"],
              ", ".join(f"{k} {v}" for k, v in states.items()) or "none")
-    report.run(ctx)  # the report lists the orders placed
+    write_report(ctx)  # the report lists the orders placed
     return {"orders": len(results), "states": states, "clock": plan["clock"],
             "line": f"{len(results)} paper order(s) at {plan['clock']}"}, False
