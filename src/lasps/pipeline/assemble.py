@@ -8,6 +8,7 @@ its sources, whether it knows any delisted code).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,17 +16,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lasps.errors import LaspsError
+from lasps.data.store import MarketStore
+from lasps.errors import LaspsError, StoreError
 from lasps.pipeline import outputs as out
 from lasps.report.data import AlphaRow, DailyReport, PickRow, PriceHistory, Series
 
 PRICE_SESSIONS = 120
 
 
+def store_source_label(home: Path) -> str:
+    """``synthetic (400 × 4 y, seed 7)``-style description of where the stored data came from."""
+    try:
+        with MarketStore(home, read_only=True) as store:
+            rows = store.con.execute("SELECT source, kind, detail FROM source_runs WHERE status = 'ok' "
+                                     "ORDER BY finished_at").fetchall()
+    except StoreError:
+        return "?"
+    if not rows:
+        return "?"
+    sources = list(dict.fromkeys(r[0] for r in rows))
+    label = ", ".join(sources)
+    for source, kind, detail in rows:
+        if source == "synthetic" and kind == "init" and detail:
+            try:
+                d = json.loads(detail)
+                label = label.replace("synthetic", f"synthetic ({d['stocks']} listings × {d['years']:g} y, "
+                                                   f"seed {d['seed']})", 1)
+            except (ValueError, KeyError, TypeError):
+                pass
+    return label
+
+
 def _store_facts(home: Path, day: dt.date) -> dict[str, Any]:
     """Stored range, listing count, sources, unavailable fields and survivorship indicators."""
-    from lasps.data.store import MarketStore
-
     with MarketStore(home, read_only=True) as store:
         con = store.con
         first, last = con.execute("SELECT min(date), max(date) FROM daily_prices").fetchone()
@@ -70,8 +93,6 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
                  orders: list[dict[str, Any]] | None = None,
                  extra_warnings: Sequence[str] = ()) -> DailyReport:
     """Read one run's outputs (``directory`` = ``pipeline/D``) into a :class:`DailyReport`."""
-    from lasps.pipeline.daily import store_source_label
-
     ev = out.read_json(directory / "evaluation.json") or {}
     sel = out.read_json(directory / "selection.json") or {}
     picks_doc = out.read_json(directory / "picks.json") or {}

@@ -50,6 +50,7 @@ from lasps.files import atomic_write, atomic_write_text, write_json
 from lasps.krx.calendar import KST, is_session, previous_session, sessions
 from lasps.krx.sessions import latest_completed_session, session_times
 from lasps.pipeline import outputs as out
+from lasps.pipeline.assemble import build_report, store_source_label
 from lasps.pipeline.state import RunLock, StepJournal
 
 log = logging.getLogger("lasps.pipeline")
@@ -213,31 +214,6 @@ def resolve_source(home: Path, source: str) -> str | None:
                                 "ORDER BY finished_at DESC LIMIT 1").fetchone()
     last = str(row[0]) if row else ""
     return last if last in ONLINE_SOURCES else None
-
-
-def store_source_label(home: Path) -> str:
-    """``synthetic (400 × 4 y, seed 7)``-style description of where the stored data came from."""
-    from lasps.data.store import MarketStore
-
-    try:
-        with MarketStore(home, read_only=True) as store:
-            rows = store.con.execute("SELECT source, kind, detail FROM source_runs WHERE status = 'ok' "
-                                     "ORDER BY finished_at").fetchall()
-    except StoreError:
-        return "?"
-    if not rows:
-        return "?"
-    sources = list(dict.fromkeys(r[0] for r in rows))
-    label = ", ".join(sources)
-    for source, kind, detail in rows:
-        if source == "synthetic" and kind == "init" and detail:
-            try:
-                d = json.loads(detail)
-                label = label.replace("synthetic", f"synthetic ({d['stocks']} listings × {d['years']:g} y, "
-                                                   f"seed {d['seed']})", 1)
-            except (ValueError, KeyError, TypeError):
-                pass
-    return label
 
 
 def _with_store_retry(fn: Callable[[], Any], timeout_s: float = 15.0) -> Any:
@@ -716,7 +692,6 @@ def _write_picks_table(home: Path, day: dt.date, picks: pd.DataFrame) -> None:
 
 
 def _step_report(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
-    from lasps.pipeline.assemble import build_report
     from lasps.report.html import render_html
     from lasps.report.markdown import render_markdown
 
