@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from lasps.alpha.conventions import Conventions
 from lasps.data.panel import Panel
+from lasps.data.store import MarketStore
 from lasps.errors import StoreError
 from lasps.files import atomic_write
 
@@ -221,8 +222,6 @@ def register_views(home: Path | str) -> list[str]:
     The views read the Parquet files (``SELECT date, code, value FROM alpha_044``), so they always show
     what is on disk; they are re-created on each call (idempotent). Returns the view names.
     """
-    from lasps.data.store import MarketStore
-
     files = sorted(alphas_dir(home).glob("*.parquet"))
     names: list[str] = []
     with MarketStore(Path(home)) as store, store.transaction() as con:

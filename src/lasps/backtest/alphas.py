@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from lasps.alpha.catalogue import Catalogue, UnknownAlphaError
+from lasps.alpha.engine import compile_alphas
 from lasps.backtest.selection import REV_SUFFIX, split_variant
 from lasps.data.panel import Panel
 from lasps.errors import ConfigError, UnavailableError
@@ -258,7 +259,6 @@ class AlphaSource:
         ``strict`` raises :class:`UnavailableError` for an alpha the panel cannot provide (e.g. VWAP
         alphas without traded value); otherwise such alphas are recorded in :attr:`unavailable`.
         """
-        from lasps.alpha.engine import compile_alphas
         from lasps.alpha.store import read_alpha
 
         todo = [n for n in dict.fromkeys(names)

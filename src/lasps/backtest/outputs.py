@@ -35,6 +35,7 @@ import pandas as pd
 
 from lasps.backtest.metrics import METRIC_KEYS
 from lasps.backtest.simulator import SimResult
+from lasps.data.store import MarketStore
 from lasps.errors import StoreError
 from lasps.files import atomic_write_text, json_dumps, json_safe, publish_dir, staging_dir
 
@@ -93,8 +94,6 @@ def summary_record(run_id: str, strategy: str, parameters: dict[str, Any], metri
 
 def _write_db(home: Path, summary: dict[str, Any], daily: pd.DataFrame, trades: pd.DataFrame,
               timeout_s: float = 10.0) -> None:
-    from lasps.data.store import MarketStore
-
     deadline = time.monotonic() + timeout_s
     while True:
         try:

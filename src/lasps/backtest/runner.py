@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.alpha.catalogue import get_catalogue
+from lasps.alpha.engine import alpha_lookback
 from lasps.backtest.alphas import (
     PRIOR,
     AlphaRequest,
@@ -39,12 +41,15 @@ from lasps.backtest.alphas import (
     prior_period,
 )
 from lasps.backtest.market import SimMarket
-from lasps.backtest.metrics import benchmark_metrics, compute_metrics
+from lasps.backtest.metrics import METRIC_KEYS, benchmark_metrics, compute_metrics
 from lasps.backtest.outputs import backtests_dir, new_group_id, new_run_id, summary_record, write_run
+from lasps.backtest.plots import equity_png
 from lasps.backtest.selection import VariantIC, masked_ic_ir, select_top, split_variant
 from lasps.backtest.simulator import DEFAULT_CAPITAL, SimConfig, SimResult, simulate
 from lasps.backtest.strategies import STRATEGIES, AdaptiveConfig, build_targets, rebalance_rows
 from lasps.data.panel import Panel
+from lasps.data.panel_loader import load_panel
+from lasps.data.store import MarketStore
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
 from lasps.files import atomic_write_text
@@ -160,8 +165,6 @@ def parse_day(value: str | dt.date | None, option: str) -> np.datetime64 | None:
 
 def stored_range(home: Path) -> tuple[np.datetime64, np.datetime64]:
     """First and last stored price dates; :class:`StoreError` when the store is missing or empty."""
-    from lasps.data.store import MarketStore
-
     with MarketStore(home, read_only=True) as store:
         row = store.con.execute("SELECT min(date), max(date) FROM daily_prices").fetchone()
     if not row or row[0] is None:
@@ -206,8 +209,6 @@ def _pad_days(rows: int) -> int:
 
 
 def _lookback_rows(names: Sequence[str], catalogue: Any) -> int:
-    from lasps.alpha.engine import alpha_lookback
-
     out = 0
     for n in names:
         try:
@@ -220,8 +221,6 @@ def _lookback_rows(names: Sequence[str], catalogue: Any) -> int:
 def _delisted_dates(home: Path, codes: np.ndarray) -> np.ndarray | None:
     """``(N,)`` delisting dates from ``stocks`` (NaT = listed); None when the store records none at all
     (then delistings are inferred from prices that stop, see :func:`~lasps.backtest.fills.delisting_rows`)."""
-    from lasps.data.store import MarketStore
-
     with MarketStore(home, read_only=True) as store:
         df = store.query_df("SELECT code, delisted_date FROM stocks")
     lookup = dict(zip(df["code"].astype(str), pd.to_datetime(df["delisted_date"]), strict=True))
@@ -269,9 +268,6 @@ def _check_universe(panel: Panel, rows: np.ndarray, top: int, where: tuple[int, 
 def _prepare(home: Path, params: RunParams, windows: list[tuple[np.datetime64, np.datetime64]],
              alpha_names: Sequence[str], full_history: bool, extra_start: np.datetime64 | None,
              progress: Progress | None, adaptive: bool) -> tuple[_Context, list[tuple[int, int]]]:
-    from lasps.alpha.catalogue import get_catalogue
-    from lasps.data.panel_loader import load_panel
-
     catalogue = get_catalogue(home)
     first, _last = stored_range(home)
     lb = _lookback_rows(alpha_names, catalogue) + params.rebalance + 2
@@ -427,7 +423,6 @@ def run_backtest(home: Path, strategy: str, alphas: str, start: str | None = Non
     params = params or RunParams()
     strategy = check_strategy(strategy)
     params.validate()
-    from lasps.alpha.catalogue import get_catalogue
 
     catalogue = get_catalogue(home)
     request = parse_alpha_request(alphas, catalogue)
@@ -463,7 +458,6 @@ def run_compare(home: Path, strategies: Sequence[str], alphas: str, start: str |
     if not strats:
         raise ConfigError("no strategies given", where="--strategies", fix="e.g. --strategies voting,ensemble,single")
     params.validate()
-    from lasps.alpha.catalogue import get_catalogue
 
     catalogue = get_catalogue(home)
     request = parse_alpha_request(alphas, catalogue)
@@ -505,7 +499,6 @@ def run_oos(home: Path, select_start: str, select_end: str, trade_start: str, tr
     params.validate()
     if n_alphas < 1:
         raise ConfigError(f"--n-alphas must be >= 1, got {n_alphas}", where="--n-alphas")
-    from lasps.alpha.catalogue import get_catalogue
 
     catalogue = get_catalogue(home)
     first, last = stored_range(home)
@@ -546,9 +539,6 @@ def run_oos(home: Path, select_start: str, select_end: str, trade_start: str, tr
 def _write_group(ctx: _Context, kind: str, runs: list[RunOutput], title: str,
                  selection: pd.DataFrame | None = None) -> tuple[Path, Path]:
     """``backtests/<kind>-<id>/summary.csv`` (one row per run) and ``equity.png``."""
-    from lasps.backtest.metrics import METRIC_KEYS
-    from lasps.backtest.plots import equity_png
-
     directory = backtests_dir(ctx.home) / new_group_id(kind)
     rows = []
     windows: set[tuple[str, str]] = set()

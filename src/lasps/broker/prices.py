@@ -14,6 +14,8 @@ from typing import Protocol
 
 import pandas as pd
 
+from lasps.data.store import MarketStore
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -108,8 +110,6 @@ class StorePrices:
         self._instruments: dict[str, Instrument | None] = {}
 
     def _query(self, sql: str, params: list[object]) -> pd.DataFrame:
-        from lasps.data.store import MarketStore
-
         with MarketStore(self.home, read_only=True) as store:
             return store.query_df(sql, params)
 

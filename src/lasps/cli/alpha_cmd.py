@@ -28,9 +28,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lasps.alpha.catalogue import get_catalogue, register_user_alpha, user_alphas_path
+from lasps.alpha.conventions import DEFAULT
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.config import ensure_home
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, LaspsError, StoreError
+from lasps.scale import executor_name
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -81,8 +85,6 @@ def list_cmd(
     home: HomeOption = None,
 ) -> None:
     """List every alpha with its formula, inputs and availability on the stored data."""
-    from lasps.alpha.catalogue import get_catalogue
-    from lasps.alpha.conventions import DEFAULT
     from lasps.alpha.engine import alpha_unavailable_reason
 
     settings = settings_for(home)
@@ -152,12 +154,8 @@ def compute_cmd(
 ) -> None:
     """Compute alphas with one shared DAG and write ``$LASPS_HOME/alphas/<name>.parquet``."""
     from lasps.alpha import store as alpha_store
-    from lasps.alpha.catalogue import get_catalogue
-    from lasps.alpha.conventions import DEFAULT
     from lasps.alpha.engine import alpha_lookback, compile_alphas, tune_allocator
-    from lasps.config import ensure_home
     from lasps.data.panel_loader import load_panel
-    from lasps.scale import executor_name
 
     settings = settings_for(home)
     exec_name = executor_name(executor, settings)  # an unknown name fails before any data is loaded
@@ -272,7 +270,6 @@ def show_cmd(
     import pyarrow.parquet as pq
 
     from lasps.alpha import store as alpha_store
-    from lasps.alpha.catalogue import get_catalogue
 
     settings = settings_for(home)
     spec = get_catalogue(settings.home).resolve(alpha)
@@ -339,9 +336,6 @@ def add_cmd(
     home: HomeOption = None,
 ) -> None:
     """Register a user alpha (validated by parsing; stored in ``$LASPS_HOME/alphas/user_alphas.json``)."""
-    from lasps.alpha.catalogue import register_user_alpha, user_alphas_path
-    from lasps.config import ensure_home
-
     settings = settings_for(home)
     ensure_home(settings.home)
     spec = register_user_alpha(name, formula, settings.home, description, replace=replace)

@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.report.markdown import APPROACH_LABELS, fmt_num, fmt_pct
 
 
 class ConsoleLog(logging.Handler):
@@ -55,8 +56,6 @@ def detach_console_log(handler: logging.Handler) -> None:
 
 
 def _fmt(x: Any, pct: bool = False, digits: int = 3) -> str:
-    from lasps.report.markdown import fmt_num, fmt_pct
-
     return fmt_pct(x) if pct else fmt_num(x, digits, signed=True)
 
 
@@ -89,8 +88,6 @@ def alphas_table(result: Any) -> Table:
 
 def wf_table(result: Any) -> Table:
     """Walk-forward vs in-sample returns of the selection rule."""
-    from lasps.report.markdown import APPROACH_LABELS
-
     t = Table(title="The same rule, walk-forward vs in sample (LO = top decile, L/S = top − bottom; no costs)",
               title_justify="left")
     for col in ("approach", "periods", "LO total", "LO Sharpe", "L/S total", "L/S Sharpe", "market/yr"):

@@ -35,7 +35,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.config import ensure_home
 from lasps.errors import ConfigError
+from lasps.scale import executor_name, get_executor
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -74,8 +76,6 @@ def _pct(x: float, digits: int = 1) -> str:
 
 def _executor_for(executor: str | None, workers: int | None, home: Path | None) -> Any:
     """The executor the options ask for, or None for the plain in-process path (the default)."""
-    from lasps.scale import executor_name, get_executor
-
     settings = settings_for(home)
     name = executor_name(executor, settings)
     if name == "local" and workers in (None, 1):
@@ -98,7 +98,6 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
               universe: str, start: str | None, end: str | None, train_end: str, val_end: str,
               compute: bool, executor: Any = None) -> _Run:
     from lasps.alpha.store import alphas_dir
-    from lasps.config import ensure_home
     from lasps.data.panel_loader import load_panel
     from lasps.research import io as rio
     from lasps.research.evaluate import EvalConfig, evaluate_arrays

@@ -42,8 +42,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lasps.config import get_settings
 from lasps.data.panel import FLOW_FIELDS
+from lasps.data.panel_loader import load_panel
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
+from lasps.data.store import MarketStore
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
 from lasps.files import publish_dir, write_json
@@ -182,8 +185,6 @@ class _NpyWriter:
 
 def _warmup_start(home: Path, start: dt.date, rows: int) -> dt.date:
     """The stored trading date ``rows`` sessions before ``start`` (or the first stored date)."""
-    from lasps.data.store import MarketStore
-
     with MarketStore(home, read_only=True) as store:
         frame = store.query_df(
             "SELECT DISTINCT date FROM daily_prices WHERE date < ? ORDER BY date DESC LIMIT ?", [start, rows]
@@ -260,9 +261,6 @@ def build_dataset(out: str | Path, config: BuildConfig = BuildConfig(), home: st
     Raises :class:`~lasps.errors.ConfigError` if ``out`` exists (unless ``overwrite``) or the
     configuration leaves no samples, :class:`~lasps.errors.StoreError` if the store is empty.
     """
-    from lasps.config import get_settings
-    from lasps.data.panel_loader import load_panel
-
     def tick(stage: str, done: int, total: int) -> None:
         if progress is not None:
             progress(stage, done, total)

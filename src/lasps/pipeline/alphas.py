@@ -45,9 +45,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lasps.alpha import store as alpha_store
 from lasps.alpha.catalogue import AlphaSpec, Catalogue
 from lasps.alpha.conventions import DEFAULT, Conventions
+from lasps.alpha.store import FORMAT_VERSION, METADATA_KEY, alpha_path, read_metadata, write_table_atomic
 from lasps.data.panel import Panel
+from lasps.data.panel_loader import load_panel
+from lasps.data.store import MarketStore
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +130,6 @@ class ComputeReport:
 
 
 def _stored_dates(home: Path) -> np.ndarray:
-    from lasps.data.store import MarketStore
-
     with MarketStore(home, read_only=True) as store:
         res = store.con.execute("SELECT DISTINCT date FROM daily_prices ORDER BY date").fetchnumpy()["date"]
     return np.asarray(res).astype("datetime64[D]")
@@ -135,8 +137,6 @@ def _stored_dates(home: Path) -> np.ndarray:
 
 def _has_adjustments(home: Path, after: dt.date, upto: dt.date) -> bool:
     """True when the store holds an adjustment event dated in ``(after, upto]``."""
-    from lasps.data.store import MarketStore
-
     if upto <= after:
         return False
     with MarketStore(home, read_only=True) as store:
@@ -147,8 +147,6 @@ def _has_adjustments(home: Path, after: dt.date, upto: dt.date) -> bool:
 def plan_alphas(home: Path, specs: Sequence[AlphaSpec], date: dt.date, universe: str = "default",
                 conventions: Conventions = DEFAULT) -> AlphaPlan:
     """Classify each alpha as current / append / full / as_of for ``date`` (see the module docstring)."""
-    from lasps.alpha.store import FORMAT_VERSION, alpha_path, read_metadata
-
     plan = AlphaPlan(date)
     conv = json.loads(json.dumps(dataclasses.asdict(conventions)))
     basis_cache: dict[tuple[dt.date, dt.date], bool] = {}
@@ -218,8 +216,6 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
     The layout is the alpha store's (``date`` date32, ``code`` string, ``value`` float64, zstd, sorted by
     date then code, metadata under :data:`lasps.alpha.store.METADATA_KEY`).
     """
-    from lasps.alpha.store import METADATA_KEY, alpha_path, write_table_atomic
-
     path = alpha_path(home, name)
     dates = panel.dates[rows]
     new = _long_table(np.asarray(values, dtype=np.float64)[rows], dates, panel.codes)
@@ -235,8 +231,6 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
 
 
 def _load(home: Path, start: np.datetime64 | None, end: dt.date, universe: str) -> Panel:
-    from lasps.data.panel_loader import load_panel
-
     return load_panel(start=None if start is None else str(start), end=end, universe=universe, home=home)
 
 
@@ -244,7 +238,6 @@ def compute_alphas(home: Path, specs: Sequence[AlphaSpec], date: dt.date, *, uni
                    catalogue: Catalogue | None = None, conventions: Conventions = DEFAULT,
                    progress: Progress | None = None) -> ComputeReport:
     """Bring the stored alphas ``specs`` up to ``date`` (see the module docstring)."""
-    from lasps.alpha import store as alpha_store
     from lasps.alpha.engine import alpha_lookback, alpha_unavailable_reason, compile_alphas, tune_allocator
 
     t0 = time.perf_counter()
@@ -333,8 +326,6 @@ def compute_alphas(home: Path, specs: Sequence[AlphaSpec], date: dt.date, *, uni
 
 def stored_values_frame(home: Path, names: Sequence[str], date: dt.date) -> pd.DataFrame:
     """``alpha, code, value`` of the stored alphas ``names`` on ``date`` (diagnostics and tests)."""
-    from lasps.alpha.store import alpha_path
-
     frames = []
     day = pa.scalar(np.datetime64(date, "D").astype(object), type=pa.date32())
     for name in names:

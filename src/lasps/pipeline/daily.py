@@ -43,7 +43,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.alpha.catalogue import get_catalogue
+from lasps.broker import open_manager, orders_from_picks
+from lasps.broker.base import OrderRejected, OrderRequest, Side
+from lasps.broker.clock import CLOCK_ENV, FixedClock, SystemClock, clock_from_env
 from lasps.config import Settings, ensure_home, get_settings
+from lasps.data.panel_loader import load_panel
+from lasps.data.store import MarketStore
+from lasps.data.update import update_store
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, LaspsError, StoreError
 from lasps.files import atomic_write, atomic_write_text, write_json
@@ -52,6 +59,8 @@ from lasps.krx.sessions import latest_completed_session, session_times
 from lasps.pipeline import outputs as out
 from lasps.pipeline.assemble import build_report, store_source_label
 from lasps.pipeline.state import RunLock, StepJournal
+from lasps.report.html import render_html
+from lasps.report.markdown import render_markdown
 
 log = logging.getLogger("lasps.pipeline")
 
@@ -189,8 +198,6 @@ def check_session_date(day: dt.date, now: dt.datetime | None = None) -> None:
 
 def stored_dates(home: Path) -> np.ndarray:
     """All stored price dates (ascending ``datetime64[D]``); :class:`StoreError` for a missing/empty store."""
-    from lasps.data.store import MarketStore
-
     with MarketStore(home, read_only=True) as store:
         res = store.con.execute("SELECT DISTINCT date FROM daily_prices ORDER BY date").fetchnumpy()["date"]
     dates = np.asarray(res).astype("datetime64[D]")
@@ -202,8 +209,6 @@ def stored_dates(home: Path) -> np.ndarray:
 
 def resolve_source(home: Path, source: str) -> str | None:
     """The live source to update from, or None for an offline store (see :class:`DailyConfig`)."""
-    from lasps.data.store import MarketStore
-
     src = source.strip().lower()
     if src in OFFLINE_SOURCES:
         return None
@@ -287,7 +292,6 @@ def _step_update(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     if ctx.config.dry_run:
         log.info("update: dry run: would fetch from %s up to %s", ctx.source_name, ctx.date)
         return {"source": ctx.source_name, "fetched": 0, "note": "dry run: nothing fetched"}, True
-    from lasps.data.update import update_store
 
     rep = _with_store_retry(lambda: update_store(ctx.home, ctx.source_name, ctx.settings, until=ctx.date,
                                                  source=ctx.source_obj, now=ctx.now))
@@ -352,8 +356,6 @@ def _eval_panel_start(ctx: _Ctx) -> np.datetime64:
 
 
 def _stock_meta(home: Path, codes: np.ndarray) -> pd.DataFrame:
-    from lasps.data.store import MarketStore
-
     with MarketStore(home, read_only=True) as store:
         df = store.query_df("SELECT code, name, market, sector_name, sector_code FROM stocks")
     df["code"] = df["code"].astype(str)
@@ -368,7 +370,6 @@ def _alpha_values(ctx: _Ctx, panel: Any, names: Sequence[str], on_the_fly: set[s
     starts each alpha's warm-up earlier and ends at D; keep each alpha's row at D in ``signals``."""
     from lasps.alpha.engine import alpha_lookback, compile_alphas
     from lasps.alpha.store import read_alpha
-    from lasps.data.panel_loader import load_panel
 
     for name in names:
         if name in on_the_fly:
@@ -398,7 +399,6 @@ def _alpha_values(ctx: _Ctx, panel: Any, names: Sequence[str], on_the_fly: set[s
 
 def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     from lasps.alpha.store import alpha_path
-    from lasps.data.panel_loader import load_panel
     from lasps.research.correlation import alpha_correlation
     from lasps.research.evaluate import EvalConfig, evaluate_arrays
     from lasps.research.forward import panel_forward_returns
@@ -675,8 +675,6 @@ PICKS_DDL = """CREATE TABLE IF NOT EXISTS picks (
 
 def _write_picks_table(home: Path, day: dt.date, picks: pd.DataFrame) -> None:
     """Replace the ``picks`` rows of ``day`` in the market store (one short transaction)."""
-    from lasps.data.store import MarketStore
-
     rows = picks[["rank", "code", "name", "votes", "rank_sum", "score", "close", "nominated_by"]].copy()
     rows.insert(0, "date", pd.Timestamp(day))
     rows["created_at"] = pd.Timestamp.now()
@@ -692,9 +690,6 @@ def _write_picks_table(home: Path, day: dt.date, picks: pd.DataFrame) -> None:
 
 
 def _step_report(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
-    from lasps.report.html import render_html
-    from lasps.report.markdown import render_markdown
-
     orders = out.read_json(ctx.file("orders.json"))
     report = build_report(ctx.home, ctx.date, ctx.directory, ctx.config, ctx.catalogue,
                           orders=orders.get("orders") if isinstance(orders, dict) else None,
@@ -720,8 +715,6 @@ def orders_clock(day: dt.date, now: dt.datetime | None = None) -> Any:
     they are queued at 08:31 KST of that session (the paper broker keeps them open until the session's
     bar is stored); during its order hours the real time is used; after it they are stale and refused.
     """
-    from lasps.broker.clock import CLOCK_ENV, FixedClock, SystemClock, clock_from_env
-
     if os.environ.get(CLOCK_ENV, "").strip():
         return clock_from_env(live=False, broker="paper")
     now = (now or dt.datetime.now(KST)).astimezone(KST)
@@ -744,8 +737,6 @@ def _step_orders(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     cfg = ctx.config
     if cfg.orders is None:
         return {"note": "no --orders"}, True
-    from lasps.broker import open_manager, orders_from_picks
-    from lasps.broker.base import OrderRejected, OrderRequest, Side
 
     picks = pd.read_csv(ctx.file("picks.csv"), dtype={"code": str})
     weights = [(str(c), 1.0 / cfg.picks) for c in picks["code"]]
@@ -876,8 +867,6 @@ def run_daily(home: Path | str, config: DailyConfig | None = None, *, settings: 
     progress:
         ``progress(step, status, message)`` for a live display.
     """
-    from lasps.alpha.catalogue import get_catalogue
-
     t_start = time.perf_counter()
     cfg = config or DailyConfig()
     cfg.validate()

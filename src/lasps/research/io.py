@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lasps.alpha.catalogue import get_catalogue
+from lasps.data.store import MarketStore
 from lasps.errors import ConfigError, StoreError
 from lasps.files import atomic_write, json_dumps
 
@@ -126,8 +128,6 @@ def parse_alpha_keys(text: str | None) -> list[str]:
 
 def resolve_alpha_names(keys: Sequence[str], home: Path | str) -> list[str]:
     """Alpha names for ids/names (``44`` -> ``alpha_044``); a stored file of that name also counts."""
-    from lasps.alpha.catalogue import get_catalogue
-
     stored = set(stored_alpha_names(home))
     cat = get_catalogue(home)
     out: list[str] = []
@@ -234,8 +234,6 @@ def known_dates(ev, rows: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-
 def write_tables(home: Path | str, frames: dict[str, pd.DataFrame], run_id: str) -> None:
     """Insert ``frames`` (table name -> rows, without ``run_id``) into the market store in one
     transaction. Tables in :data:`LATEST_ONLY` are emptied first."""
-    from lasps.data.store import MarketStore
-
     with MarketStore(Path(home)) as store, store.transaction() as con:
         for stmt in DDL:
             con.execute(stmt)

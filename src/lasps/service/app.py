@@ -37,11 +37,14 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lasps import __version__
+from lasps.alpha.catalogue import get_catalogue
+from lasps.config import get_settings
 from lasps.dates import parse_date
-from lasps.errors import ConfigError
+from lasps.errors import ConfigError, LaspsError
 from lasps.files import json_safe
 from lasps.pipeline import outputs as out
 from lasps.service.data import StoreProbe, backtest_dir, backtest_runs, latest_backtest, read_csv
+from lasps.service.pages import pages_router
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 SPLITS = Literal["train", "val", "test", "all"]
@@ -92,8 +95,6 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
     def alphas(kind: Annotated[Literal["paper", "custom", "user"] | None, Query(
             description="Only this kind: paper (1–101), custom (201–205) or user.")] = None) -> dict[str, Any]:
         """The alpha catalogue."""
-        from lasps.alpha.catalogue import get_catalogue
-
         cat = get_catalogue(home)
         items = [_alpha_dict(s) for s in cat.values() if kind is None or s.kind == kind]
         return {"count": len(items), "alphas": items}
@@ -101,9 +102,6 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
     @r.get("/api/alphas/{name}", tags=["alphas"])
     def alpha(name: str) -> dict[str, Any]:
         """One alpha by name or id (``alpha_044``, ``44``, a user name)."""
-        from lasps.alpha.catalogue import get_catalogue
-        from lasps.errors import LaspsError
-
         cat = get_catalogue(home)
         try:
             spec = cat.resolve(int(name) if name.isdigit() else name)
@@ -234,9 +232,6 @@ def _order_router(home: Path) -> APIRouter:
 def create_app(home: Path | str | None = None, *, order_router: APIRouter | None = None) -> FastAPI:
     """The service for one ``$LASPS_HOME`` (default: settings). ``order_router`` replaces the broker router
     (tests pass one with a fake manager factory)."""
-    from lasps.config import get_settings
-    from lasps.service.pages import pages_router
-
     home = Path(home) if home is not None else Path(get_settings().home)
     app = FastAPI(title="LASPS", version=__version__, description=DESCRIPTION,
                   openapi_tags=[{"name": n} for n in ("service", "picks", "research", "backtests", "reports",
