@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from lasps.config import Settings
-from lasps.data.sources.base import SourceError, get_source
+from lasps.data.sources.base import SourceError
 from lasps.data.sources.fdr_source import FdrSource
+from lasps.data.sources.registry import get_source
 from lasps.data.validate import validate_bundle
 from lasps.errors import ConfigError, UnavailableError
 

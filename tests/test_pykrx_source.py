@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from lasps.config import Settings
-from lasps.data.sources.base import KNOWN_SOURCES, SourceError, get_source
+from lasps.data.sources.base import SourceError
 from lasps.data.sources.pykrx_source import PykrxSource
+from lasps.data.sources.registry import KNOWN_SOURCES, get_source
 from lasps.data.validate import validate_bundle
 from lasps.errors import ConfigError
 

@@ -326,7 +326,8 @@ def test_planted_signals_switch_with_regime() -> None:
 
 def test_synthetic_source_protocol_slices_the_generated_market():
     from lasps.config import get_settings
-    from lasps.data.sources.base import Source, get_source
+    from lasps.data.sources.base import Source
+    from lasps.data.sources.registry import get_source
 
     src = get_source("synthetic", get_settings(), stocks=60, years=1, seed=2)
     assert isinstance(src, Source)

@@ -1,6 +1,7 @@
 """LASPS — a Korean-equity (KOSPI/KOSDAQ) quant research and trading workstation.
 
-Data flows one way: ``cli/service/pipeline -> report -> research/backtest/ml -> alpha -> data -> krx``.
+Data flows one way: ``cli/service/pipeline -> report -> research/backtest/ml -> alpha -> data -> krx``
+(``broker`` uses ``krx`` and ``data`` only); ``tests/test_architecture.py`` checks it.
 The Python entry point is :class:`lasps.Workspace` (``ws = lasps.Workspace.open("lasps_home")``; see
 ``docs/tutorial.md``). It is imported on first use, so ``import lasps`` stays cheap.
 """

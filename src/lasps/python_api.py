@@ -18,18 +18,44 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from lasps.alpha.engine import alpha_lookback, compile_alphas
+from lasps.backtest.runner import RunParams, run_backtest
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError
+from lasps.research import io as rio
+from lasps.research.alpha_values import stored_or_computed
+from lasps.research.evaluate import EvalConfig, evaluate_arrays
+from lasps.research.forward import panel_forward_returns
+from lasps.research.splits import SplitSpec
 
 if TYPE_CHECKING:
+    from lasps.alpha.catalogue import Catalogue
     from lasps.backtest.runner import RunOutput
+    from lasps.config import Settings
+    from lasps.data.panel import Panel
     from lasps.research.evaluate import Evaluation
-    from lasps.workspace import Workspace
+
+
+class Workspace(Protocol):
+    """What the API needs of :class:`lasps.workspace.Workspace` (which builds these objects)."""
+
+    @property
+    def home(self) -> Path: ...
+    settings: Settings
+    catalogue: Catalogue
+    alphas: AlphasAPI
+
+    def panel(self, fields: list[str] | None = None, start: str | dt.date | None = None,
+              end: str | dt.date | None = None, universe: str = "default",
+              min_history: int | None = None) -> Panel: ...
+
+    def session_before(self, start: dt.date, rows: int) -> dt.date: ...
 
 AlphaKeys = int | str | Sequence[int | str] | None
 
@@ -48,23 +74,6 @@ def _quantile(x: pd.Series, quantiles: int) -> pd.Series:
         return pd.Series(np.nan, index=x.index)
 
 
-def _quantile(x: pd.Series, quantiles: int) -> pd.Series:
-    """Equal-count buckets 1..``quantiles`` of one date (alphalens' rule); NaN when they cannot be formed."""
-    try:
-        return pd.qcut(x, quantiles, labels=False) + 1
-    except ValueError:
-        return pd.Series(np.nan, index=x.index)
-
-
-def _parse_day(value: str | dt.date | None, option: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(f"cannot parse {option} {value!r}", where=option, fix="use YYYY-MM-DD") from exc
-
-
 class AlphasAPI:
     """Alpha values of a workspace (``ws.alphas``)."""
 
@@ -74,8 +83,6 @@ class AlphasAPI:
     def names(self, alphas: AlphaKeys = None) -> list[str]:
         """Catalogue names for ids/names (``1`` or ``"1"`` -> ``alpha_001``); None = every stored alpha, or
         the whole catalogue when none is stored."""
-        from lasps.research import io as rio
-
         if alphas is None:
             stored = rio.stored_alpha_names(self.ws.home)
             return stored or list(self.ws.catalogue)
@@ -93,8 +100,6 @@ class AlphasAPI:
         """Compute alphas with the engine over ``[start, end]`` (each alpha's warm-up is loaded before
         ``start``); ``{name: dates × codes frame}``. Alphas the data cannot provide are left out
         (:meth:`unavailable` says why)."""
-        from lasps.alpha.engine import alpha_lookback, compile_alphas
-
         names = self.names(alphas)
         s = parse_optional_date(start, option="start")
         warm = max((alpha_lookback(self.ws.catalogue[n]) for n in names), default=0)
@@ -158,12 +163,6 @@ class ResearchAPI:
         ``write=True`` also writes the research files and ``eval_*`` rows exactly as ``lasps eval`` does
         (:func:`lasps.research.results.write_evaluation`).
         """
-        from lasps.research import io as rio
-        from lasps.research.alpha_values import stored_or_computed
-        from lasps.research.evaluate import EvalConfig, evaluate_arrays
-        from lasps.research.forward import panel_forward_returns
-        from lasps.research.splits import SplitSpec
-
         cfg = EvalConfig(horizon=horizon, entry=entry, quantiles=quantiles,
                          splits=SplitSpec(train_end=train_end, val_end=val_end))
         names = self.ws.alphas.names(alphas)
@@ -209,8 +208,6 @@ class ResearchAPI:
 
         Feed it to alphalens' tear sheets or its performance functions as is.
         """
-        from lasps.research.forward import panel_forward_returns
-
         (name,) = self.ws.alphas.names(alpha)
         values = self.ws.alphas.compute(name, start=start, end=end, universe=universe)
         if name not in values:
@@ -282,8 +279,6 @@ class BacktestAPI:
             write: bool = False) -> BacktestResult:
         """Simulate ``strategy`` on ``alphas`` (the ``lasps backtest run --alphas`` forms: ``1,4,44_rev``,
         ``top10:prior`` …) over ``[start, end]``; ``write=True`` also writes ``backtests/<run_id>/``."""
-        from lasps.backtest.runner import RunParams, run_backtest
-
         params = RunParams(top=top, rebalance=rebalance, capital=capital, universe=universe, write=write)
         out = run_backtest(self.ws.home, strategy, alphas, start, end, params)
         daily = out.result.daily_frame()

@@ -30,13 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lasps.alpha.catalogue import get_catalogue
 from lasps.config import Settings, ensure_home, get_settings
+from lasps.data.panel_loader import load_panel
 from lasps.data.store import MarketStore, db_path
+from lasps.python_api import AlphasAPI, BacktestAPI, ResearchAPI
 
 if TYPE_CHECKING:
     from lasps.alpha.catalogue import Catalogue
     from lasps.data.panel import Panel
-    from lasps.python_api import AlphasAPI, BacktestAPI, ResearchAPI
 
 
 class Workspace:
@@ -126,8 +128,6 @@ class Workspace:
     def catalogue(self) -> Catalogue:
         """The alpha catalogue: built-ins plus the user alphas stored in this home (read once;
         :meth:`reload_catalogue` after ``lasps alpha add``)."""
-        from lasps.alpha.catalogue import get_catalogue
-
         return get_catalogue(self.home)
 
     def reload_catalogue(self) -> Catalogue:
@@ -140,30 +140,22 @@ class Workspace:
               end: str | dt.date | None = None, universe: str = "default", min_history: int | None = None) -> Panel:
         """A dense ``(T dates, N codes)`` :class:`~lasps.data.panel.Panel` (see
         :func:`lasps.data.panel_loader.load_panel`); ``panel.frame(field)`` gives a DataFrame."""
-        from lasps.data.panel_loader import load_panel
-
         return load_panel(fields, start=start, end=end, universe=universe, home=self.home,
                           min_history=self.settings.universe_min_history if min_history is None else min_history)
 
     @cached_property
     def alphas(self) -> AlphasAPI:
         """Alpha values (:class:`lasps.python_api.AlphasAPI`)."""
-        from lasps.python_api import AlphasAPI
-
         return AlphasAPI(self)
 
     @cached_property
     def research(self) -> ResearchAPI:
         """Evaluation (:class:`lasps.python_api.ResearchAPI`)."""
-        from lasps.python_api import ResearchAPI
-
         return ResearchAPI(self)
 
     @cached_property
     def backtest(self) -> BacktestAPI:
         """Portfolio simulation (:class:`lasps.python_api.BacktestAPI`)."""
-        from lasps.python_api import BacktestAPI
-
         return BacktestAPI(self)
 
 

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from lasps.alpha.conventions import Conventions
 from lasps.data.panel import Panel
+from lasps.data.store import store_provider
 from lasps.errors import StoreError
 from lasps.files import atomic_write
 
@@ -221,8 +222,6 @@ def register_views(home: Path | str) -> list[str]:
     The views read the Parquet files (``SELECT date, code, value FROM alpha_044``), so they always show
     what is on disk; they are re-created on each call (idempotent). Returns the view names.
     """
-    from lasps.data.store import store_provider
-
     provider = store_provider(home)
     files = sorted(alphas_dir(provider.home).glob("*.parquet"))
     with provider.store(write=True) as store:

@@ -31,6 +31,7 @@ import numpy as np
 from lasps.alpha.catalogue import Catalogue, UnknownAlphaError
 from lasps.data.panel import Panel
 from lasps.errors import ConfigError, UnavailableError
+from lasps.research.alpha_values import stored_or_computed
 from lasps.research.forward import forward_returns
 from lasps.research.ic import rank_ic
 from lasps.research.io import stored_alpha_names
@@ -254,8 +255,6 @@ class AlphaSource:
         ``strict`` raises :class:`UnavailableError` for an alpha the panel cannot provide (e.g. VWAP
         alphas without traded value); otherwise such alphas are recorded in :attr:`unavailable`.
         """
-        from lasps.research.alpha_values import stored_or_computed
-
         todo = [n for n in dict.fromkeys(names)
                 if n not in self.unavailable and (n not in self.values or (need_ic and n not in self.ic))]
         compute = [n for n in todo

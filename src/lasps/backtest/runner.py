@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.alpha.catalogue import get_catalogue
+from lasps.alpha.engine import alpha_lookback
 from lasps.backtest.alphas import (
     PRIOR,
     AlphaRequest,
@@ -39,12 +41,14 @@ from lasps.backtest.alphas import (
     prior_period,
 )
 from lasps.backtest.market import SimMarket
-from lasps.backtest.metrics import benchmark_metrics, compute_metrics
+from lasps.backtest.metrics import METRIC_KEYS, benchmark_metrics, compute_metrics
 from lasps.backtest.outputs import backtests_dir, new_group_id, new_run_id, summary_record, write_run
+from lasps.backtest.plots import equity_png
 from lasps.backtest.selection import VariantIC, masked_ic_ir, select_top
 from lasps.backtest.simulator import DEFAULT_CAPITAL, SimConfig, SimResult, simulate
 from lasps.backtest.strategies import STRATEGIES, AdaptiveConfig, build_targets, rebalance_rows
 from lasps.data.panel import Panel
+from lasps.data.panel_loader import load_panel
 from lasps.data.store import StoreProvider, store_provider
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
@@ -207,8 +211,6 @@ def _pad_days(rows: int) -> int:
 
 
 def _lookback_rows(names: Sequence[str], catalogue: Any) -> int:
-    from lasps.alpha.engine import alpha_lookback
-
     out = 0
     for n in names:
         try:
@@ -257,7 +259,6 @@ def _catalogue(stores: StoreProvider) -> Any:
     cat = getattr(stores, "catalogue", None)
     if cat is not None:
         return cat
-    from lasps.alpha.catalogue import get_catalogue
 
     return get_catalogue(stores.home)
 
@@ -278,7 +279,6 @@ def _check_universe(panel: Panel, rows: np.ndarray, top: int, where: tuple[int, 
 def _prepare(stores: StoreProvider, params: RunParams, windows: list[tuple[np.datetime64, np.datetime64]],
              alpha_names: Sequence[str], full_history: bool, extra_start: np.datetime64 | None,
              progress: Progress | None, adaptive: bool) -> tuple[_Context, list[tuple[int, int]]]:
-    from lasps.data.panel_loader import load_panel
 
     home = stores.home
     catalogue = _catalogue(stores)
@@ -557,9 +557,6 @@ def run_oos(home: StoreProvider | Path, select_start: str, select_end: str, trad
 def _write_group(ctx: _Context, kind: str, runs: list[RunOutput], title: str,
                  selection: pd.DataFrame | None = None) -> tuple[Path, Path]:
     """``backtests/<kind>-<id>/summary.csv`` (one row per run) and ``equity.png``."""
-    from lasps.backtest.metrics import METRIC_KEYS
-    from lasps.backtest.plots import equity_png
-
     directory = backtests_dir(ctx.home) / new_group_id(kind)
     rows = []
     windows: set[tuple[str, str]] = set()

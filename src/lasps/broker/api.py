@@ -30,8 +30,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from lasps.broker.base import BrokerError, OrderNotFound, OrderRejected, OrderRequest, OrderState, Side
+from lasps.broker.factory import open_manager
 from lasps.broker.manager import OrderManager
 from lasps.broker.redact import get_logger, redact
+from lasps.broker.settings import get_broker_settings
 from lasps.errors import LaspsError
 
 log = get_logger(__name__)
@@ -51,14 +53,10 @@ class PlaceOrder(BaseModel):
 
 
 def _default_factory(broker: str | None) -> OrderManager:
-    from lasps.broker.factory import open_manager
-
     return open_manager(broker)
 
 
 def _default_token() -> str | None:
-    from lasps.broker.settings import get_broker_settings
-
     tok = get_broker_settings().api_token
     return tok.get_secret_value() if tok is not None and tok.get_secret_value() else None
 

@@ -9,10 +9,12 @@ from lasps.broker.base import Broker
 from lasps.broker.clock import Clock, clock_from_env
 from lasps.broker.guard import ConfirmFn, Guard
 from lasps.broker.journal import Journal
+from lasps.broker.kiwoom_ocx import KiwoomOcxBroker
 from lasps.broker.manager import OrderManager
 from lasps.broker.prices import PriceSource, StorePrices
 from lasps.broker.redact import register_secrets
 from lasps.broker.settings import BROKERS, BrokerSettings, get_broker_settings, is_real_host
+from lasps.config import ensure_home
 from lasps.errors import ConfigError
 from lasps.krx.costs import CostModel
 
@@ -45,7 +47,6 @@ def make_broker(name: str, settings: BrokerSettings, clock: Clock, prices: Price
         from lasps.broker.kiwoom_rest import KiwoomRestBroker
 
         return KiwoomRestBroker.from_settings(settings, **({"clock": clock} | kw))
-    from lasps.broker.kiwoom_ocx import KiwoomOcxBroker
 
     _, _, account = settings.require_kiwoom(need_keys=False)
     return KiwoomOcxBroker.create(account, **kw)
@@ -65,7 +66,6 @@ def open_manager(broker: str | None = None, *, home: Path | str | None = None, s
     name = check_broker_name(broker or settings.broker)
     register_secrets(settings.secret_values())
     clock = clock or clock_from_env(live=is_live(name, settings), broker=name)
-    from lasps.config import ensure_home
 
     ensure_home(Path(settings.home))
     prices = prices or StorePrices(settings.home)

@@ -28,9 +28,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lasps.alpha.catalogue import register_user_alpha, user_alphas_path
+from lasps.alpha.conventions import DEFAULT
+from lasps.alpha.engine import alpha_lookback, alpha_unavailable_reason, compile_alphas, tune_allocator
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
+from lasps.config import ensure_home
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, LaspsError, StoreError
+from lasps.scale import executor_name
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -66,9 +71,6 @@ def list_cmd(
     home: HomeOption = None,
 ) -> None:
     """List every alpha with its formula, inputs and availability on the stored data."""
-    from lasps.alpha.conventions import DEFAULT
-    from lasps.alpha.engine import alpha_unavailable_reason
-
     ws = workspace_for(home)
     catalogue = ws.catalogue
     panel = None
@@ -133,10 +135,6 @@ def compute_cmd(
 ) -> None:
     """Compute alphas with one shared DAG and write ``$LASPS_HOME/alphas/<name>.parquet``."""
     from lasps.alpha import store as alpha_store
-    from lasps.alpha.conventions import DEFAULT
-    from lasps.alpha.engine import alpha_lookback, compile_alphas, tune_allocator
-    from lasps.config import ensure_home
-    from lasps.scale import executor_name
 
     ws = workspace_for(home)
     settings = ws.settings
@@ -316,9 +314,6 @@ def add_cmd(
     home: HomeOption = None,
 ) -> None:
     """Register a user alpha (validated by parsing; stored in ``$LASPS_HOME/alphas/user_alphas.json``)."""
-    from lasps.alpha.catalogue import register_user_alpha, user_alphas_path
-    from lasps.config import ensure_home
-
     settings = settings_for(home)
     ensure_home(settings.home)
     spec = register_user_alpha(name, formula, settings.home, description, replace=replace)

@@ -13,6 +13,9 @@ from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.config import ensure_home
+from lasps.data.checks import CheckReport, check_store, run_checks
+from lasps.data.update import update_store
+from lasps.data.validate import record_unmapped_sectors, validate_bundle
 from lasps.errors import ConfigError, StoreError
 
 app = typer.Typer(no_args_is_help=True)
@@ -85,7 +88,6 @@ def import_cmd(
     The input is validated completely before anything is written; a bad file changes nothing.
     """
     from lasps.data.sources.files import read_import
-    from lasps.data.validate import record_unmapped_sectors, validate_bundle
 
     settings = settings_for(home)
     t0 = time.perf_counter()
@@ -124,8 +126,6 @@ def update_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from lasps.data.update import update_store
-
     settings = settings_for(home)
     ensure_home(settings.home)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -156,8 +156,6 @@ def check_cmd(
     calendar gaps, unexplained jumps beyond the price limit (mixed adjustment bases), stale series,
     unmapped sectors. With ``--file`` the file is checked as it is (nothing is stored).
     """
-    from lasps.data.checks import CheckReport, check_store, run_checks
-
     settings = settings_for(home)
     with console.status("checking " + (str(file) if file else "the market store")):
         if file is not None:

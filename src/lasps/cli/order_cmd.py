@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lasps.broker.base import Order, OrderRequest, OrderState, Side
+from lasps.broker.factory import open_manager
 from lasps.broker.guard import GuardReport, countdown
 from lasps.broker.manager import OrderManager
 from lasps.broker.settings import get_broker_settings
@@ -47,8 +48,6 @@ _sleep = time.sleep
 
 
 def _open(broker: str | None, home: Path | None, *, yes: bool = False) -> OrderManager:
-    from lasps.broker.factory import open_manager
-
     settings = get_broker_settings(home=home)
     seconds = 0.0 if yes else settings.confirm_seconds
 

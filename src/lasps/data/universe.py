@@ -16,6 +16,8 @@ import re
 
 import numpy as np
 
+from lasps.errors import ConfigError
+
 #: ETF brand prefixes used by Korean asset managers.
 ETF_BRANDS: tuple[str, ...] = (
     "KODEX", "TIGER", "KBSTAR", "RISE", "ARIRANG", "HANARO", "KOSEF", "ACE", "SOL", "KINDEX",
@@ -76,7 +78,6 @@ def parse_universe(spec: str) -> tuple[str, object]:
     codes = [c.strip() for c in s.split(",") if c.strip()]
     if codes and all(is_valid_code(c) for c in codes):
         return "codes", codes
-    from lasps.errors import ConfigError
 
     raise ConfigError(
         f"unknown universe {spec!r}",

@@ -29,7 +29,8 @@ import pandas as pd
 from lasps.config import Settings, ensure_home
 from lasps.data.bundle import MarketBundle
 from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, STOCK_COLUMNS
-from lasps.data.sources.base import INDEX_CODES, Source, SourceError, get_source
+from lasps.data.sources.base import INDEX_CODES, Source, SourceError
+from lasps.data.sources.registry import get_source
 from lasps.data.store import MarketStore
 from lasps.data.validate import (
     is_missing,
@@ -119,7 +120,7 @@ def update_store(home: Path, source_name: str, settings: Settings, until: dt.dat
     home:
         ``$LASPS_HOME`` (the store must exist and hold prices unless ``start`` is given).
     source_name:
-        Registry name (``pykrx``, ``fdr`` …), see :func:`~lasps.data.sources.base.get_source`.
+        Registry name (``pykrx``, ``fdr`` …), see :func:`~lasps.data.sources.registry.get_source`.
     settings:
         Settings (credentials, request pacing).
     until:

@@ -16,7 +16,6 @@ a fixed home with :func:`create_router`. The store is opened read-only for each 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,8 +23,11 @@ from typing import Annotated, Any
 import duckdb
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from lasps.config import get_settings
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
+from lasps.data.store import store_provider
 from lasps.errors import LaspsError
+from lasps.files import json_safe
 
 PREDICTIONS_TABLE = "predictions"  # created by lasps.ml.predictor (CREATE TABLE IF NOT EXISTS)
 _FIELDS = ("code", "name", "sector_id", "sector_name", "p_sell", "p_hold", "p_buy", "score", "pred_class",
@@ -34,22 +36,10 @@ _FIELDS = ("code", "name", "sector_id", "sector_name", "p_sell", "p_hold", "p_bu
 
 def get_home() -> Path:
     """``$LASPS_HOME`` from settings (a FastAPI dependency; override it to point elsewhere)."""
-    from lasps.config import get_settings
-
     return get_settings().home
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dt.date | dt.datetime):
-        return v.isoformat()
-    return v
-
-
 def _open(home: Path) -> Any:
-    from lasps.data.store import store_provider
-
     try:
         return store_provider(home).store()
     except LaspsError as exc:
@@ -74,10 +64,10 @@ def read_predictions(home: Path, date: dt.date | None = None, model: str | None 
                                 f"{f' from model {model}' if model else ''}; {hint}")
         chosen = model or models[0]
         rows, total = store.predictions(chosen, date, _FIELDS, limit)
-    preds = [{k: _clean(v) for k, v in zip(_FIELDS, r[: len(_FIELDS)], strict=True)} for r in rows]
+    preds = [{k: json_safe(v) for k, v in zip(_FIELDS, r[: len(_FIELDS)], strict=True)} for r in rows]
     task = rows[0][len(_FIELDS)] if rows else None
     created = rows[0][len(_FIELDS) + 1] if rows else None
-    return {"date": _clean(date), "model": chosen, "models": models, "task": task, "created_at": _clean(created),
+    return {"date": json_safe(date), "model": chosen, "models": models, "task": task, "created_at": json_safe(created),
             "count": total, "predictions": preds}
 
 

@@ -41,7 +41,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lasps.config import get_settings
 from lasps.data.panel import FLOW_FIELDS
+from lasps.data.panel_loader import load_panel
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
 from lasps.data.store import store_provider
 from lasps.dates import parse_optional_date
@@ -249,9 +251,6 @@ def build_dataset(out: str | Path, config: BuildConfig = BuildConfig(), home: st
     Raises :class:`~lasps.errors.ConfigError` if ``out`` exists (unless ``overwrite``) or the
     configuration leaves no samples, :class:`~lasps.errors.StoreError` if the store is empty.
     """
-    from lasps.config import get_settings
-    from lasps.data.panel_loader import load_panel
-
     def tick(stage: str, done: int, total: int) -> None:
         if progress is not None:
             progress(stage, done, total)

@@ -31,6 +31,8 @@ import torch
 
 from lasps.errors import ConfigError
 from lasps.files import atomic_write
+from lasps.ml.models import build_model
+from lasps.ml.train_config import TrainConfig
 
 CHECKPOINT_FORMAT = "lasps-ml-checkpoint"
 MODEL_FORMAT = "lasps-ml-model"
@@ -118,9 +120,6 @@ def save_model(path: str | Path, model: torch.nn.Module, config: dict[str, Any],
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Any, Any, dict[str, Any]]:
     """``(model in eval mode on device, TrainConfig, file dict)`` from a model file or a checkpoint."""
-    from lasps.ml.models import build_model
-    from lasps.ml.train_config import TrainConfig
-
     p = Path(path)
     if p.is_dir():
         p = p / MODEL_FILE

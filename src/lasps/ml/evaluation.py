@@ -51,6 +51,7 @@ from lasps.ml.labels import CLASS_NAMES
 from lasps.ml.models import SectorAwareModel
 from lasps.ml.torch_data import WindowDataset
 from lasps.ml.train_config import TrainConfig
+from lasps.ml.trainer import resolve_device
 
 REPORT_FORMAT = "lasps-ml-eval"
 
@@ -281,8 +282,6 @@ def evaluate_checkpoint(checkpoint: str | Path, data_dir: str | Path | None = No
     ``data_dir`` defaults to the run's dataset; ``out_dir`` to the checkpoint's directory.
     The written paths are in ``report["files"]``.
     """
-    from lasps.ml.trainer import resolve_device
-
     dev = resolve_device(device)
     model, cfg, obj = load_model(checkpoint, dev)
     data = Path(data_dir) if data_dir is not None else Path(cfg.data.dir)

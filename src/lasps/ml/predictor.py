@@ -31,15 +31,22 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lasps.config import get_settings
+from lasps.data.panel import FLOW_FIELDS
+from lasps.data.panel_loader import load_panel
 from lasps.data.schema import PREDICTION_COLUMNS
 from lasps.data.sectors import SECTOR_NAMES
 from lasps.data.store import StoreProvider, store_provider
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
 from lasps.files import atomic_write
+from lasps.ml.charts import render_charts
 from lasps.ml.checkpoint import load_model
+from lasps.ml.evaluation import scores_from_outputs
 from lasps.ml.features import MIN_SESSIONS, WINDOW, compute_features, gather_windows
 from lasps.ml.labels import CLASS_NAMES
+from lasps.ml.metrics import classes_from_returns
+from lasps.ml.trainer import resolve_device
 
 PREDICTIONS_TABLE = "predictions"  # schema: lasps.data.schema.PREDICTIONS_DDL
 COLUMNS: tuple[str, ...] = PREDICTION_COLUMNS
@@ -91,10 +98,6 @@ def _history_start(home: Path, date: dt.date | None, sessions: int) -> tuple[dt.
 def build_windows(date: str | dt.date | None, home: str | Path | None = None, *, universe: str = "default",
                   lookback: int = DEFAULT_LOOKBACK, min_history: int | None = None) -> InferenceWindows:
     """The normalised windows ending at ``date`` (default: the last stored session) for every predictable code."""
-    from lasps.config import get_settings
-    from lasps.data.panel import FLOW_FIELDS
-    from lasps.data.panel_loader import load_panel
-
     home_p = Path(home) if home is not None else get_settings().home
     want = parse_optional_date(date, option="--date")
     if lookback < MIN_SESSIONS:
@@ -134,8 +137,6 @@ def build_windows(date: str | dt.date | None, home: str | Path | None = None, *,
 def run_model(model: Any, phase: int, windows: np.ndarray, sectors: np.ndarray, ohlcv: np.ndarray | None = None, *,
               device: torch.device | str = "cpu", batch_size: int = 256) -> np.ndarray:
     """``(n, out_dim)`` float32 raw model outputs for ``windows (n, 60, 28)`` (charts rendered from ``ohlcv``)."""
-    from lasps.ml.charts import render_charts
-
     device = torch.device(device)
     model.eval()
     outs = []
@@ -155,9 +156,6 @@ def run_model(model: Any, phase: int, windows: np.ndarray, sectors: np.ndarray, 
 def predictions_frame(out: np.ndarray, w: InferenceWindows, task: str, model_name: str, checkpoint: str,
                       buy: float = 0.03, sell: float = -0.03) -> pd.DataFrame:
     """One row per code (see module docstring) from raw outputs ``out (n, out_dim)``."""
-    from lasps.ml.evaluation import scores_from_outputs
-    from lasps.ml.metrics import classes_from_returns
-
     n = len(w.codes)
     probs, score = scores_from_outputs(out, task)
     if probs is not None:
@@ -197,9 +195,6 @@ def predict_date(checkpoint: str | Path, date: str | dt.date | None = None, home
                  lookback: int = DEFAULT_LOOKBACK, universe: str | None = None, write: bool = True,
                  parquet_dir: str | Path | None = None) -> PredictionResult:
     """Predict every code on ``date`` (default: the last stored session); see module docstring."""
-    from lasps.config import get_settings
-    from lasps.ml.trainer import resolve_device
-
     home_p = Path(home) if home is not None else get_settings().home
     dev = resolve_device(device)
     ck = Path(checkpoint)

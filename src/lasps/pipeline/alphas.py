@@ -45,9 +45,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from lasps.alpha import store as alpha_store
 from lasps.alpha.catalogue import AlphaSpec, Catalogue
 from lasps.alpha.conventions import DEFAULT, Conventions
+from lasps.alpha.store import FORMAT_VERSION, METADATA_KEY, alpha_path, read_metadata, write_table_atomic
 from lasps.data.panel import Panel
+from lasps.data.panel_loader import load_panel
 from lasps.data.store import StoreProvider, store_provider
 
 log = logging.getLogger(__name__)
@@ -142,8 +145,6 @@ def _has_adjustments(stores: StoreProvider, after: dt.date, upto: dt.date) -> bo
 def plan_alphas(home: StoreProvider | Path, specs: Sequence[AlphaSpec], date: dt.date, universe: str = "default",
                 conventions: Conventions = DEFAULT) -> AlphaPlan:
     """Classify each alpha as current / append / full / as_of for ``date`` (see the module docstring)."""
-    from lasps.alpha.store import FORMAT_VERSION, alpha_path, read_metadata
-
     stores = store_provider(home)
     home = stores.home
     plan = AlphaPlan(date)
@@ -215,8 +216,6 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
     The layout is the alpha store's (``date`` date32, ``code`` string, ``value`` float64, zstd, sorted by
     date then code, metadata under :data:`lasps.alpha.store.METADATA_KEY`).
     """
-    from lasps.alpha.store import METADATA_KEY, alpha_path, write_table_atomic
-
     path = alpha_path(home, name)
     dates = panel.dates[rows]
     new = _long_table(np.asarray(values, dtype=np.float64)[rows], dates, panel.codes)
@@ -232,8 +231,6 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
 
 
 def _load(home: Path, start: np.datetime64 | None, end: dt.date, universe: str) -> Panel:
-    from lasps.data.panel_loader import load_panel
-
     return load_panel(start=None if start is None else str(start), end=end, universe=universe, home=home)
 
 
@@ -241,7 +238,6 @@ def compute_alphas(home: StoreProvider | Path, specs: Sequence[AlphaSpec], date:
                    catalogue: Catalogue | None = None, conventions: Conventions = DEFAULT,
                    progress: Progress | None = None) -> ComputeReport:
     """Bring the stored alphas ``specs`` up to ``date`` (see the module docstring)."""
-    from lasps.alpha import store as alpha_store
     from lasps.alpha.engine import alpha_lookback, alpha_unavailable_reason, compile_alphas, tune_allocator
 
     t0 = time.perf_counter()
@@ -331,8 +327,6 @@ def compute_alphas(home: StoreProvider | Path, specs: Sequence[AlphaSpec], date:
 
 def stored_values_frame(home: Path, names: Sequence[str], date: dt.date) -> pd.DataFrame:
     """``alpha, code, value`` of the stored alphas ``names`` on ``date`` (diagnostics and tests)."""
-    from lasps.alpha.store import alpha_path
-
     frames = []
     day = pa.scalar(np.datetime64(date, "D").astype(object), type=pa.date32())
     for name in names:

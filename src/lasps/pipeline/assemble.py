@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.data.panel_loader import load_panel
 from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import LaspsError
 from lasps.pipeline import outputs as out
@@ -39,8 +40,6 @@ def _wealth(periods: pd.DataFrame, approach: str, column: str) -> Series:
 
 
 def _prices(home: Path, day: dt.date, codes: Sequence[str], names: dict[str, str]) -> list[PriceHistory]:
-    from lasps.data.panel_loader import load_panel
-
     if not codes:
         return []
     start = day - dt.timedelta(days=int(PRICE_SESSIONS * 1.6) + 10)

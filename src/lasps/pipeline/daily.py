@@ -61,6 +61,7 @@ from lasps.pipeline.state import RunLock, StepJournal
 from lasps.pipeline.steps import STEP_FUNCS, outputs_exist
 from lasps.pipeline.steps.orders import orders_clock
 from lasps.pipeline.steps.picks import vote
+from lasps.research.io import parse_alpha_keys
 from lasps.workspace import Workspace, as_workspace
 
 log = logging.getLogger("lasps.pipeline")
@@ -81,7 +82,6 @@ def _step_params(cfg: DailyConfig, pool: list[str]) -> dict[str, dict[str, Any]]
 def _pool(cfg: DailyConfig, catalogue: Any) -> list[str]:
     if cfg.alphas is None or cfg.alphas.strip() in ("", "all"):
         return [n for n in catalogue]
-    from lasps.research.io import parse_alpha_keys
 
     out_names: list[str] = []
     for key in parse_alpha_keys(cfg.alphas):

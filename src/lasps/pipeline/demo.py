@@ -25,9 +25,12 @@ from typing import Any
 
 import pandas as pd
 
+from lasps.backtest.runner import RunParams, run_oos
+from lasps.broker.clock import FixedClock
 from lasps.errors import ConfigError
 from lasps.krx.calendar import sessions
 from lasps.krx.sessions import session_times
+from lasps.pipeline.daily import DailyConfig, run_daily, stored_dates
 from lasps.workspace import Workspace
 
 MARKER = ".lasps-demo"
@@ -104,8 +107,6 @@ def build_market(ws: Workspace, stocks: int, years: float, seed: int) -> tuple[i
 
 def next_open_clock(day: dt.date) -> Any:
     """A fixed clock at 08:31 KST of the session after ``day`` (paper orders queued for its opening auction)."""
-    from lasps.broker.clock import FixedClock
-
     nxt = sessions(pd.Timestamp(day) + pd.Timedelta(days=1), pd.Timestamp(day) + pd.Timedelta(days=20))[0]
     return FixedClock(session_times(pd.Timestamp(nxt).date()).pre_open + dt.timedelta(minutes=1))
 
@@ -113,9 +114,6 @@ def next_open_clock(day: dt.date) -> Any:
 def run_demo(config: DemoConfig | None = None, progress: Progress | None = None,
              daily_progress: Callable[[str, str, str], None] | None = None) -> DemoResult:
     """Run the demo (see the module docstring); every output goes under ``config.home``."""
-    from lasps.backtest.runner import RunParams, run_oos
-    from lasps.pipeline.daily import DailyConfig, run_daily, stored_dates
-
     cfg = config or DemoConfig()
     cfg.validate()
     home = Path(cfg.home)

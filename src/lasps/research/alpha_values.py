@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lasps.alpha.conventions import DEFAULT
+from lasps.alpha.engine import compile_alphas
 from lasps.errors import LaspsError
 
 if TYPE_CHECKING:
@@ -79,8 +81,6 @@ def stored_or_computed(panel: Panel, names: Sequence[str], computed: Collection[
     todo: Sequence[Any] = list(specs) if specs is not None else [n for n in names if n in skip]
     if not todo:
         return
-    from lasps.alpha.conventions import DEFAULT
-    from lasps.alpha.engine import compile_alphas
 
     wpanel = compute_panel if compute_panel is not None else panel
     offset = len(wpanel.dates) - len(panel.dates)

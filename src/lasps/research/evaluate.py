@@ -35,11 +35,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lasps.alpha.conventions import DEFAULT
+from lasps.alpha.engine import compile_alphas, plan_batches
 from lasps.errors import ConfigError
 from lasps.research import kernels
+from lasps.research.alpha_values import stored_or_computed
 from lasps.research.forward import ForwardReturns, check_timing, panel_forward_returns
 from lasps.research.splits import Splits, SplitSpec, make_splits
 from lasps.research.variants import both_directions
+from lasps.scale.base import balanced_chunks
+from lasps.scale.local import LocalExecutor
 
 if TYPE_CHECKING:
     from lasps.alpha.catalogue import AlphaSpec, Catalogue
@@ -349,7 +354,6 @@ class EvalShared:
 def evaluate_batch(shared: EvalShared, batch: EvalBatch) -> tuple[list[AlphaStats], dict[str, str]]:
     """Task body: read/compute the batch's alphas one at a time and keep only their statistics."""
     panel, ctx = shared.panel, shared.ctx
-    from lasps.research.alpha_values import stored_or_computed
 
     stats: list[AlphaStats] = []
     unavailable: dict[str, str] = {}
@@ -399,11 +403,6 @@ def evaluate_alphas(panel: Panel, alphas: Sequence[int | str | AlphaSpec] = (), 
     Evaluation
         The same values as ``evaluate(panel, compute(panel, alphas), config)`` (bit for bit).
     """
-    from lasps.alpha.conventions import DEFAULT
-    from lasps.alpha.engine import compile_alphas, plan_batches
-    from lasps.scale.base import balanced_chunks
-    from lasps.scale.local import LocalExecutor
-
     config = config or EvalConfig()
     conv = conventions or DEFAULT
     t0 = time.perf_counter()

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lasps.alpha.catalogue import get_catalogue
 from lasps.data.schema import RESEARCH_LATEST_ONLY
 from lasps.data.store import StoreProvider, store_provider, with_store_retry
 from lasps.errors import ConfigError, StoreError
@@ -99,8 +100,6 @@ def parse_alpha_keys(text: str | None) -> list[str]:
 
 def resolve_alpha_names(keys: Sequence[str], home: Path | str) -> list[str]:
     """Alpha names for ids/names (``44`` -> ``alpha_044``); a stored file of that name also counts."""
-    from lasps.alpha.catalogue import get_catalogue
-
     stored = set(stored_alpha_names(home))
     cat = get_catalogue(home)
     out: list[str] = []

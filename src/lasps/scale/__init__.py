@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from lasps.errors import ConfigError
 from lasps.scale.base import EXECUTOR_NAMES, Executor, Shared, balanced_chunks
 from lasps.scale.local import LocalExecutor
+from lasps.scale.ray_executor import RayExecutor, import_ray
 
 if TYPE_CHECKING:
     from lasps.config import Settings
@@ -87,7 +88,6 @@ def get_executor(name: str | None = None, settings: Settings | None = None, *, w
     key = executor_name(name, settings)
     if key == "local":
         return LocalExecutor(workers, **kwargs)
-    from lasps.scale.ray_executor import RayExecutor, import_ray
 
     import_ray()  # the install hint, before any other argument is looked at
     addr = address if address is not None else (settings.ray_address if settings is not None else None)

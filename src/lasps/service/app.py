@@ -37,11 +37,16 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lasps import __version__
+from lasps.alpha.catalogue import get_catalogue
+from lasps.broker.api import make_router
+from lasps.broker.factory import open_manager
 from lasps.dates import parse_date
-from lasps.errors import ConfigError
+from lasps.errors import ConfigError, LaspsError
 from lasps.files import json_safe
+from lasps.ml.api import create_router as ml_router  # no torch needed: reads stored predictions
 from lasps.pipeline import outputs as out
 from lasps.service.data import StoreProbe, backtest_dir, backtest_runs, latest_backtest, read_csv
+from lasps.service.pages import pages_router
 from lasps.workspace import Workspace, as_workspace
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -93,8 +98,6 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
     def alphas(kind: Annotated[Literal["paper", "custom", "user"] | None, Query(
             description="Only this kind: paper (1–101), custom (201–205) or user.")] = None) -> dict[str, Any]:
         """The alpha catalogue."""
-        from lasps.alpha.catalogue import get_catalogue
-
         cat = get_catalogue(home)
         items = [_alpha_dict(s) for s in cat.values() if kind is None or s.kind == kind]
         return {"count": len(items), "alphas": items}
@@ -102,9 +105,6 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
     @r.get("/api/alphas/{name}", tags=["alphas"])
     def alpha(name: str) -> dict[str, Any]:
         """One alpha by name or id (``alpha_044``, ``44``, a user name)."""
-        from lasps.alpha.catalogue import get_catalogue
-        from lasps.errors import LaspsError
-
         cat = get_catalogue(home)
         try:
             spec = cat.resolve(int(name) if name.isdigit() else name)
@@ -222,11 +222,7 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
 
 def _order_router(home: Path) -> APIRouter:
     """``lasps.broker.api``'s router, its managers opened in this app's home (the bearer-token check in place)."""
-    from lasps.broker.api import make_router
-
     def factory(broker: str | None) -> Any:
-        from lasps.broker.factory import open_manager
-
         return open_manager(broker, home=home)
 
     return make_router(manager_factory=factory)
@@ -236,7 +232,6 @@ def create_app(home: Workspace | Path | str | None = None, *, order_router: APIR
     """The service for one workspace (or home directory; default: settings). ``order_router`` replaces the
     broker router (tests pass one with a fake manager factory). The store is opened read-only per request
     through the workspace (:class:`~lasps.service.data.StoreProbe`), never held: the daily pipeline can write."""
-    from lasps.service.pages import pages_router
 
     ws = as_workspace(home)
     home = ws.home
@@ -249,7 +244,6 @@ def create_app(home: Workspace | Path | str | None = None, *, order_router: APIR
     app.state.probe = probe
     app.include_router(api_router(home, probe))
     app.include_router(order_router or _order_router(home), prefix="/api")
-    from lasps.ml.api import create_router as ml_router  # no torch needed: reads stored predictions
 
     app.include_router(ml_router(lambda: home), prefix="/api")
     app.include_router(pages_router(home, probe))

@@ -1,5 +1,5 @@
 """Market data sources (DESIGN §2.2): synthetic (default), pykrx, FinanceDataReader, files, kiwoom.
 
 Every source returns :class:`~lasps.data.bundle.MarketBundle` objects; pick one by name with
-:func:`lasps.data.sources.base.get_source`.
+:func:`lasps.data.sources.registry.get_source`.
 """

@@ -1,4 +1,5 @@
-"""The ``Source`` protocol, the source registry and the plumbing shared by network sources.
+"""The ``Source`` protocol and the plumbing shared by network sources (the registry is
+:mod:`lasps.data.sources.registry`).
 
 A source (DESIGN §2.2) answers four questions, each as store-shaped pandas frames:
 
@@ -24,15 +25,11 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from lasps.config import Settings
 from lasps.data.bundle import MarketBundle
 from lasps.dates import parse_date
-from lasps.errors import ConfigError, LaspsError
+from lasps.errors import LaspsError
 
 log = logging.getLogger(__name__)
-
-#: Names accepted by :func:`get_source` (``--source``).
-KNOWN_SOURCES: tuple[str, ...] = ("synthetic", "pykrx", "fdr", "files")
 
 #: Index codes LASPS stores (DESIGN §2.1).
 INDEX_CODES: dict[str, str] = {"1001": "KOSPI", "2001": "KOSDAQ"}
@@ -83,50 +80,6 @@ class Source(Protocol):
               codes: Sequence[str] | None = None) -> pd.DataFrame:
         """Investor flows (``FLOW_COLUMNS``, KRW) in the range; raises ``UnavailableError`` if not offered."""
         ...
-
-
-def get_source(name: str, settings: Settings, **options: Any) -> Source:
-    """Instantiate the source registered as ``name``.
-
-    ``options`` go to the source's constructor (e.g. ``client=`` for a recorded/fake client in tests,
-    ``path=`` and ``fmt=`` for ``files``). Raises :class:`ConfigError` for an unknown name (listing the
-    known ones) or a source whose optional dependency is missing.
-    """
-    key = (name or "").strip().lower()
-    if key == "pykrx":
-        from lasps.data.sources.pykrx_source import PykrxSource
-
-        return PykrxSource(settings, **options)
-    if key in {"fdr", "financedatareader"}:
-        from lasps.data.sources.fdr_source import FdrSource
-
-        return FdrSource(settings, **options)
-    if key == "files":
-        from lasps.data.sources.files import FilesSource
-
-        if "path" not in options:
-            raise ConfigError("the files source needs a path", where="--source files",
-                              fix="use `lasps data import PATH` to import files")
-        return FilesSource(**options)
-    if key == "synthetic":
-        try:
-            from lasps.data.sources import synthetic as synthetic_module
-        except ImportError as exc:  # pragma: no cover - depends on another module being present
-            raise ConfigError("the synthetic source is not available in this installation",
-                              where="--source synthetic", fix="reinstall LASPS") from exc
-        cls = getattr(synthetic_module, "SyntheticSource", None)
-        if cls is None:  # pragma: no cover
-            raise ConfigError("lasps.data.sources.synthetic defines no SyntheticSource",
-                              where="--source synthetic", fix="use `lasps data init --source synthetic`")
-        try:
-            return cls(settings=settings, **options)  # type: ignore[no-any-return]
-        except TypeError:  # pragma: no cover - constructor without settings
-            return cls(**options)  # type: ignore[no-any-return]
-    raise ConfigError(
-        f"unknown data source {name!r}",
-        where="--source",
-        fix=f"use one of: {', '.join(KNOWN_SOURCES)}",
-    )
 
 
 # -- shared helpers --------------------------------------------------------------------------------

@@ -18,11 +18,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.alpha.engine import alpha_lookback
 from lasps.errors import ConfigError, LaspsError
 from lasps.files import atomic_write, atomic_write_text, write_json
 from lasps.pipeline.context import StepContext
+from lasps.research.alpha_values import stored_or_computed
+from lasps.research.correlation import alpha_correlation
+from lasps.research.evaluate import EvalConfig, evaluate_arrays
+from lasps.research.forward import panel_forward_returns
+from lasps.research.io import ic_daily_frame
+from lasps.research.ranking import variant_metrics
 from lasps.research.selection import trailing_window
 from lasps.research.timing import Timing
+from lasps.research.walkforward import WalkForwardConfig, walk_forward
 
 log = logging.getLogger("lasps.pipeline")
 
@@ -55,9 +63,6 @@ def _alpha_values(ctx: StepContext, panel: Any, names: Sequence[str], on_the_fly
     """Yield ``(name, (T, N))`` aligned to ``panel`` (:func:`lasps.research.alpha_values.stored_or_computed`):
     stored values, or computed on the fly from a panel that starts each alpha's warm-up earlier and ends at
     D; keep each alpha's row at D in ``signals``."""
-    from lasps.alpha.engine import alpha_lookback
-    from lasps.research.alpha_values import stored_or_computed
-
     fly = [n for n in names if n in on_the_fly]
     wpanel = None
     if fly:
@@ -75,11 +80,6 @@ def _alpha_values(ctx: StepContext, panel: Any, names: Sequence[str], on_the_fly
 
 def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
     from lasps.alpha.store import alpha_path
-    from lasps.research.correlation import alpha_correlation
-    from lasps.research.evaluate import EvalConfig, evaluate_arrays
-    from lasps.research.forward import panel_forward_returns
-    from lasps.research.ranking import variant_metrics
-    from lasps.research.walkforward import WalkForwardConfig, walk_forward
 
     cfg = ctx.config
     t0 = time.perf_counter()
@@ -160,7 +160,6 @@ def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
     sig = pd.concat([sig, pd.DataFrame({n: signals[n] for n in ev.alphas})], axis=1)
 
     # files (atomic): the step's outputs
-    from lasps.research.io import ic_daily_frame
 
     _write_frame(ctx.file("rank_window.csv"), rank_window)
     _write_frame(ctx.file("ic_daily.parquet"), ic_daily_frame(ev), "parquet")

@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.broker import open_manager, orders_from_picks
+from lasps.broker.base import OrderRejected, OrderRequest, Side
+from lasps.broker.clock import CLOCK_ENV, FixedClock, SystemClock, clock_from_env
 from lasps.errors import LaspsError
 from lasps.files import write_json
 from lasps.krx.calendar import KST, sessions
@@ -28,8 +31,6 @@ def orders_clock(day: dt.date, now: dt.datetime | None = None) -> Any:
     they are queued at 08:31 KST of that session (the paper broker keeps them open until the session's
     bar is stored); during its order hours the real time is used; after it they are stale and refused.
     """
-    from lasps.broker.clock import CLOCK_ENV, FixedClock, SystemClock, clock_from_env
-
     if os.environ.get(CLOCK_ENV, "").strip():
         return clock_from_env(live=False, broker="paper")
     now = (now or dt.datetime.now(KST)).astimezone(KST)
@@ -52,8 +53,6 @@ def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
     cfg = ctx.config
     if cfg.orders is None:
         return {"note": "no --orders"}, True
-    from lasps.broker import open_manager, orders_from_picks
-    from lasps.broker.base import OrderRejected, OrderRequest, Side
 
     picks = pd.read_csv(ctx.file("picks.csv"), dtype={"code": str})
     weights = [(str(c), 1.0 / cfg.picks) for c in picks["code"]]

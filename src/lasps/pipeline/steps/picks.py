@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.backtest.strategies import pct_rank_rows, topk_rows, variant_scores, voting
 from lasps.data.store import with_store_retry
 from lasps.files import atomic_write_text, write_json
 from lasps.pipeline import outputs as out
@@ -33,8 +34,6 @@ def vote(signals: pd.DataFrame, variants: Sequence[str], n_picks: int) -> tuple[
     Returns the picks (``rank, code, votes, rank_sum, score, nominated_by``) and the contributions
     ``{code: {variant: [percentile rank, nominated]}}``.
     """
-    from lasps.backtest.strategies import pct_rank_rows, topk_rows, variant_scores, voting
-
     alphas = {c: signals[c].to_numpy(dtype=np.float64)[None, :] for c in signals.columns
               if c not in ("code", "name", "market", "sector", "close", "in_universe")}
     universe = signals["in_universe"].to_numpy(dtype=bool)[None, :]

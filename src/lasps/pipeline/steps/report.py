@@ -7,16 +7,15 @@ from typing import Any
 
 from lasps.files import atomic_write_text
 from lasps.pipeline import outputs as out
+from lasps.pipeline.assemble import build_report
 from lasps.pipeline.context import StepContext
+from lasps.report.html import render_html
+from lasps.report.markdown import render_markdown
 
 log = logging.getLogger("lasps.pipeline")
 
 
 def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
-    from lasps.pipeline.assemble import build_report
-    from lasps.report.html import render_html
-    from lasps.report.markdown import render_markdown
-
     orders = out.read_json(ctx.file("orders.json"))
     report = build_report(ctx.ws, ctx.date, ctx.directory, ctx.config, ctx.catalogue,
                           orders=orders.get("orders") if isinstance(orders, dict) else None,

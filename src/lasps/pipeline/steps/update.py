@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from lasps.data.store import with_store_retry
+from lasps.data.update import update_store
 from lasps.pipeline.context import StepContext, store_source_label
 
 log = logging.getLogger("lasps.pipeline")
@@ -19,7 +20,6 @@ def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
     if ctx.config.dry_run:
         log.info("update: dry run: would fetch from %s up to %s", ctx.source_name, ctx.date)
         return {"source": ctx.source_name, "fetched": 0, "note": "dry run: nothing fetched"}, True
-    from lasps.data.update import update_store
 
     rep = with_store_retry(lambda: update_store(ctx.home, ctx.source_name, ctx.settings, until=ctx.date,
                                                  source=ctx.source_obj, now=ctx.now))
