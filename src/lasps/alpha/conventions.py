@@ -13,7 +13,11 @@ What the peers do (as far as their code shows; re-check before quoting numbers):
   LASPS gives 0 so that chains such as alpha 96 are not NaN on nearly every date.
 * adv units: the paper says "average daily dollar volume"; ports built on share volume compare it with
   volume and divide volume by it (alphas 7, 17, 21, 39, 43), which only share units make meaningful.
-* rank ties: pandas ``rank(pct=True)`` (what pandas-based ports use) averages ties, as LASPS does.
+* rank ties: pandas ``rank(pct=True)`` (what pandas-based ports use) averages ties, as LASPS does,
+  but with plain float equality: two values that differ in the last bits (float noise of a windowed
+  sum, a correlation of two rows that is mathematically 1) are not tied there. LASPS ties values
+  within :data:`TIE_ATOL` + :data:`TIE_RTOL` times the larger magnitude (``ties="tolerant"``);
+  ``ties="exact"`` reproduces the peers.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["DEFAULT", "Conventions"]
+__all__ = ["DEFAULT", "TIE_ATOL", "TIE_RTOL", "Conventions"]
+
+TIE_ATOL = 1e-12
+"""Absolute part of the tie tolerance of ``rank``, ``ts_rank``, ``ts_argmax``, ``ts_argmin``."""
+TIE_RTOL = 1e-9
+"""Relative part: a and b tie when ``|a - b| <= TIE_ATOL + TIE_RTOL * max(|a|, |b|)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +56,20 @@ class Conventions:
         Tie rule of ``rank`` and ``ts_rank``: ``"average"`` (default, pandas' default), ``"min"``,
         ``"max"`` or ``"first"`` (cross-sectional: order of the columns; ``ts_rank``: order in time,
         where today's value is the latest of its ties, so ``"first"`` equals ``"max"`` there).
+    ties:
+        When two values count as tied for ``rank``, ``ts_rank``, ``ts_argmax`` and ``ts_argmin``
+        (DESIGN §3.2, "Ties"). ``"tolerant"`` (default): a and b tie when
+        ``|a - b| <= 1e-12 + 1e-9 * max(|a|, |b|)``; walking the values in sorted order, a value joins
+        the current group of ties when it is within that tolerance of the group's smallest member
+        (the anchor), else it starts a new group. ``"exact"``: plain float equality (the peers).
+        ``rank_ties`` then says which rank a group's members get.
     """
 
     window_rule: Literal["floor", "round"] = "floor"
     zero_variance_corr: Literal["zero", "nan"] = "zero"
     adv_units: Literal["shares", "value"] = "shares"
     rank_ties: Literal["average", "min", "max", "first"] = "average"
+    ties: Literal["tolerant", "exact"] = "tolerant"
 
     def __post_init__(self) -> None:
         allowed = {
@@ -60,11 +77,17 @@ class Conventions:
             "zero_variance_corr": ("zero", "nan"),
             "adv_units": ("shares", "value"),
             "rank_ties": ("average", "min", "max", "first"),
+            "ties": ("tolerant", "exact"),
         }
         for name, options in allowed.items():
             value = getattr(self, name)
             if value not in options:
                 raise ValueError(f"Conventions.{name}={value!r} is not one of {options}")
+
+    @property
+    def tie_tolerance(self) -> tuple[float, float]:
+        """``(atol, rtol)`` of the tie rule: ``(TIE_ATOL, TIE_RTOL)``, or ``(0, 0)`` for ``"exact"``."""
+        return (TIE_ATOL, TIE_RTOL) if self.ties == "tolerant" else (0.0, 0.0)
 
     def window(self, d: float) -> int:
         """Integer window (row count >= 1) for a formula's window argument ``d``.
@@ -80,4 +103,4 @@ class Conventions:
 
 
 DEFAULT = Conventions()
-"""The LASPS contract: floor windows, zero-variance correlation 0, adv in shares, average ties."""
+"""The LASPS contract: floor windows, zero-variance correlation 0, adv in shares, average tolerant ties."""

@@ -32,7 +32,14 @@ covariance, correlation) and decay weights are accumulated about a shift ``c`` =
 boundary, which lies inside every window that uses it, so price levels of 1e5 do not cancel away the
 variance. The same block scheme gives ``ts_min``/``ts_max``/``ts_argmin``/``ts_argmax`` and
 ``product`` (no division, so zeros are exact). ``ts_rank`` compares directly (O(d) per cell).
-``rank`` is an LSD radix sort per row (stable, so ``rank_ties="first"`` is free).
+``rank`` is an LSD radix sort per row (stable, so ``rank_ties="first"`` is free for exact ties).
+
+Ties (``conv.ties``, DESIGN §3.2). ``rank`` walks its sorted row into tie groups anchored at their
+smallest value. ``ts_rank`` counts as before and sorts the window only for a cell where some value is
+within twice the tolerance of today's without being equal (a near-tie; otherwise today's group is the
+equal values). ``ts_argmin`` moves the block scheme's position to the oldest row tied with the
+minimum; ``ts_argmax`` to the oldest row of the highest group, sorting the window only when an older
+row is a near-tie of the maximum. ``ties="exact"`` skips all of this.
 
 Numba's parallel kernels use the threading layer numba picks (``omp`` here): calling them from
 several Python threads at once is safe with ``omp``/``tbb`` but not with ``workqueue``; after a
@@ -371,9 +378,73 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True, inline="always")
+def _tied(lo, hi, atol, rtol):  # pragma: no cover - compiled
+    """``lo <= hi`` tie (the rule of Conventions.ties): hi joins the group anchored at lo."""
+    return hi == lo or hi - lo <= atol + rtol * max(math.fabs(lo), math.fabs(hi))
+
+
+@njit(cache=True)
+def _tied_position(x, j, r0, first, extreme, lowest, atol, rtol, buf):  # pragma: no cover - compiled
+    """Oldest row of column ``j`` in ``r0 .. first`` whose value is in the extreme's tie group.
+
+    ``first`` is the oldest row holding the window's exact minimum (``lowest``) or maximum
+    ``extreme``. The lowest group is every value tied with the minimum (the anchor). The highest
+    group starts at the last anchor of the sorted walk, which is near the maximum: when no older row
+    is within twice the tolerance of the maximum, ``first`` is the answer; otherwise the window
+    ``r0 .. r0 + len(buf) - 1`` is sorted into ``buf`` and walked.
+    """
+    if lowest:
+        for r in range(r0, first):
+            if _tied(extreme, x[r, j], atol, rtol):
+                return r
+        return first
+    near = first
+    for r in range(r0, first):
+        v = x[r, j]
+        if extreme - v <= 2.0 * (atol + rtol * max(math.fabs(v), math.fabs(extreme))):
+            near = r
+            break
+    if near == first:
+        return first
+    n = buf.shape[0]
+    for q in range(n):
+        buf[q] = x[r0 + q, j]
+    buf.sort()
+    anchor = buf[0]
+    for q in range(1, n):
+        if not _tied(anchor, buf[q], atol, rtol):
+            anchor = buf[q]
+    for r in range(near, first):
+        if x[r, j] >= anchor:
+            return r
+    return first
+
+
+@njit(cache=True)
+def _window_tie_counts(x, j, r0, n, xt, atol, rtol, buf):  # pragma: no cover - compiled
+    """(values in lower tie groups, size of xt's group) for the window ``r0 .. r0 + n - 1``."""
+    for q in range(n):
+        buf[q] = x[r0 + q, j]
+    buf.sort()
+    start = 0
+    anchor = buf[0]
+    for q in range(1, n + 1):
+        if q == n or not _tied(anchor, buf[q], atol, rtol):
+            if anchor <= xt <= buf[q - 1]:
+                return float(start), float(q - start)
+            if q < n:
+                start = q
+                anchor = buf[q]
+    return float(start), 1.0  # unreachable: xt is one of the values
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def _ts_argmin_kernel(x, d, sgn, want_arg):  # pragma: no cover - compiled
+def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - compiled
     # min of sgn * x over the window (sgn = -1 gives max); ties: the oldest row wins; NaN poisons.
+    # With a tie tolerance (atol, rtol > 0) the position is then moved to the oldest row of the
+    # extreme value's tie group (_tied_position).
+    tolerant = want_arg and (atol > 0.0 or rtol > 0.0)
     T, N = x.shape
     out = np.empty((T, N))
     nch = (N + _CW - 1) // _CW
@@ -384,6 +455,7 @@ def _ts_argmin_kernel(x, d, sgn, want_arg):  # pragma: no cover - compiled
         si = np.zeros((d + 1, w), dtype=np.int64)
         av = np.empty(w)
         ai = np.zeros(w, dtype=np.int64)
+        buf = np.empty(d)
         for k in range(w):
             sv[d, k] = np.inf
         for b in range(0, T, d):
@@ -425,6 +497,8 @@ def _ts_argmin_kernel(x, d, sgn, want_arg):  # pragma: no cover - compiled
                     if bv != bv:
                         out[t, j0 + k] = np.nan
                     elif want_arg:
+                        if tolerant:
+                            bi = _tied_position(x, j0 + k, t - d + 1, bi, sgn * bv, sgn > 0.0, atol, rtol, buf)
                         out[t, j0 + k] = bi - t + d  # 1 = oldest row of the window, d = today
                     else:
                         out[t, j0 + k] = sgn * bv
@@ -435,10 +509,14 @@ def _ts_argmin_kernel(x, d, sgn, want_arg):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _ts_rank_kernel(x, d, ties):  # pragma: no cover - compiled
+def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
+    # Counts values below / equal to today's. A value within twice the tie tolerance of today's but
+    # not equal to it ("near") means the tie groups need the sorted walk (_window_tie_counts);
+    # without one, today's group is exactly the values equal to it.
     T, N = x.shape
     out = np.empty((T, N))
     inv_d = 1.0 / d
+    tolerant = atol > 0.0 or rtol > 0.0
     nch = (N + _CW - 1) // _CW
     for ch in prange(nch):
         j0 = ch * _CW
@@ -446,6 +524,8 @@ def _ts_rank_kernel(x, d, ties):  # pragma: no cover - compiled
         less = np.empty(w)
         same = np.empty(w)
         bad = np.empty(w)
+        near = np.empty(w)
+        buf = np.empty(d)
         for t in range(min(d - 1, T)):
             for k in range(w):
                 out[t, j0 + k] = np.nan
@@ -454,6 +534,7 @@ def _ts_rank_kernel(x, d, ties):  # pragma: no cover - compiled
                 less[k] = 0.0
                 same[k] = 0.0
                 bad[k] = 0.0
+                near[k] = 0.0
             for r in range(t - d + 1, t + 1):
                 for k in range(w):
                     v = x[r, j0 + k]
@@ -461,15 +542,23 @@ def _ts_rank_kernel(x, d, ties):  # pragma: no cover - compiled
                     less[k] += v < xt
                     same[k] += v == xt
                     bad[k] += v != v
+                    if tolerant:
+                        near[k] += (v != xt) & (
+                            math.fabs(v - xt) <= 2.0 * (atol + rtol * max(math.fabs(v), math.fabs(xt))))
             for k in range(w):
                 if bad[k] > 0.0:
                     out[t, j0 + k] = np.nan
-                elif ties == 0:
-                    out[t, j0 + k] = (less[k] + 0.5 * (same[k] + 1.0)) * inv_d
+                    continue
+                lo = less[k]
+                eq = same[k]
+                if near[k] > 0.0:
+                    lo, eq = _window_tie_counts(x, j0 + k, t - d + 1, d, x[t, j0 + k], atol, rtol, buf)
+                if ties == 0:
+                    out[t, j0 + k] = (lo + 0.5 * (eq + 1.0)) * inv_d
                 elif ties == 1:
-                    out[t, j0 + k] = (less[k] + 1.0) * inv_d
+                    out[t, j0 + k] = (lo + 1.0) * inv_d
                 else:  # max, and first (today is the latest of its ties)
-                    out[t, j0 + k] = (less[k] + same[k]) * inv_d
+                    out[t, j0 + k] = (lo + eq) * inv_d
     return out
 
 
@@ -480,8 +569,13 @@ _SIGN_BIT = np.uint64(1) << np.uint64(63)
 
 
 @njit(cache=True, error_model="numpy")
-def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties):  # pragma: no cover - compiled
-    """Percentile rank of one row by an LSD radix sort of order-preserving 64-bit keys."""
+def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties, atol, rtol):  # pragma: no cover - compiled
+    """Percentile rank of one row by an LSD radix sort of order-preserving 64-bit keys.
+
+    After the sort the keys are decoded back to the sorted values and walked into tie groups
+    (anchored at each group's smallest value, ``_tied``); ``ties == 3`` (first) orders a group's
+    members by column.
+    """
     n = row.shape[0]
     m = 0
     for j in range(n):
@@ -521,13 +615,25 @@ def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties):  # pragma: no 
             dst_i[pos] = src_i[i]
         src_k, dst_k = dst_k, src_k
         src_i, dst_i = dst_i, src_i
+    vals_k = dst_k  # the free key buffer receives the sorted values' bits
+    for q in range(m):
+        key = src_k[q]
+        vals_k[q] = key ^ _SIGN_BIT if key & _SIGN_BIT else ~key
+    vals = vals_k.view(np.float64)
     inv_m = 1.0 / m
     i = 0
     while i < m:
         e = i
-        while e + 1 < m and src_k[e + 1] == src_k[i]:
+        while e + 1 < m and _tied(vals[i], vals[e + 1], atol, rtol):
             e += 1
-        if ties == 3:  # first: stable sort keeps column order within ties
+        if ties == 3:  # first: column order within the group (the stable sort keeps it for exact ties)
+            for q in range(i + 1, e + 1):
+                c = src_i[q]
+                p = q - 1
+                while p >= i and src_i[p] > c:
+                    src_i[p + 1] = src_i[p]
+                    p -= 1
+                src_i[p + 1] = c
             for q in range(i, e + 1):
                 out[src_i[q]] = (q + 1) * inv_m
         else:
@@ -543,7 +649,7 @@ def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties):  # pragma: no 
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _rank_kernel(x, ties):  # pragma: no cover - compiled
+def _rank_kernel(x, ties, atol, rtol):  # pragma: no cover - compiled
     T, N = x.shape
     out = np.empty((T, N))
     nblk = min(T, 256)
@@ -558,7 +664,7 @@ def _rank_kernel(x, ties):  # pragma: no cover - compiled
         idx2 = np.empty(N, dtype=np.int64)
         hist = np.empty((8, 256), dtype=np.int64)
         for t in range(blk * step, min(T, (blk + 1) * step)):
-            _rank_row(x[t], out[t], buf, keys, keys2, idx, idx2, hist, ties)
+            _rank_row(x[t], out[t], buf, keys, keys2, idx, idx2, hist, ties, atol, rtol)
     return out
 
 
@@ -614,7 +720,7 @@ def rank(x: np.ndarray, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """
     if np.ndim(x) != 2:
         raise ValueError(f"rank needs a (T, N) panel, got shape {np.shape(x)}")
-    return _rank_kernel(_panel(x), _TIES[conv.rank_ties])
+    return _rank_kernel(_panel(x), _TIES[conv.rank_ties], *conv.tie_tolerance)
 
 
 def scale(x: np.ndarray, a: float = 1.0, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -756,12 +862,12 @@ def correlation(x: np.ndarray, y: np.ndarray, d: float, *, conv: Conventions = D
 
 def ts_min(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """Rolling minimum over ``d`` rows. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``."""
-    return _windowed(_ts_argmin_kernel, x, d, conv, 1.0, False)
+    return _windowed(_ts_argmin_kernel, x, d, conv, 1.0, False, 0.0, 0.0)
 
 
 def ts_max(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """Rolling maximum over ``d`` rows. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``."""
-    return _windowed(_ts_argmin_kernel, x, d, conv, -1.0, False)
+    return _windowed(_ts_argmin_kernel, x, d, conv, -1.0, False, 0.0, 0.0)
 
 
 def ts_argmin(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -769,7 +875,7 @@ def ts_argmin(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.nda
 
     The first (oldest) occurrence wins ties. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``.
     """
-    return _windowed(_ts_argmin_kernel, x, d, conv, 1.0, True)
+    return _windowed(_ts_argmin_kernel, x, d, conv, 1.0, True, *conv.tie_tolerance)
 
 
 def ts_argmax(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -777,7 +883,7 @@ def ts_argmax(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.nda
 
     The first (oldest) occurrence wins ties. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``.
     """
-    return _windowed(_ts_argmin_kernel, x, d, conv, -1.0, True)
+    return _windowed(_ts_argmin_kernel, x, d, conv, -1.0, True, *conv.tie_tolerance)
 
 
 def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -786,7 +892,7 @@ def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarr
     Values in (0, 1]. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``; NaN if the window
     holds a NaN.
     """
-    return _windowed(_ts_rank_kernel, x, d, conv, _TIES[conv.rank_ties])
+    return _windowed(_ts_rank_kernel, x, d, conv, _TIES[conv.rank_ties], *conv.tie_tolerance)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -64,27 +64,47 @@ def _rolling2(x: Any, y: Any, d: float, conv: Conventions, f: Callable[[np.ndarr
 
 
 # ------------------------------------------------------------------------------------ cross-section
+def _tie_groups(values: list[float], conv: Conventions) -> list[int]:
+    """Tie-group number of each value (0 = smallest group), in the order of ``values``.
+
+    Walks the values in sorted order; a value joins the current group when it is within the tie
+    tolerance of the group's anchor (its smallest member), else it anchors a new group.
+    """
+    atol, rtol = conv.tie_tolerance
+    groups = [0] * len(values)
+    group, anchor = -1, NAN
+    for i in sorted(range(len(values)), key=lambda k: values[k]):
+        v = values[i]
+        if group < 0 or not (v == anchor or v - anchor <= atol + rtol * max(math.fabs(v), math.fabs(anchor))):
+            group, anchor = group + 1, v
+        groups[i] = group
+    return groups
+
+
+def _rank_in_groups(groups: list[int], pos: int, ties: str) -> float:
+    """1-based rank of member ``pos`` given every member's tie group (``first``: by position)."""
+    g = groups[pos]
+    less = sum(1 for h in groups if h < g)
+    same = sum(1 for h in groups if h == g)
+    if ties == "average":
+        return less + (same + 1) / 2.0
+    if ties == "min":
+        return less + 1
+    if ties == "max":
+        return less + same
+    return less + sum(1 for h in groups[: pos + 1] if h == g)  # first: ties ordered by position
+
+
 def rank(x: np.ndarray, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Percentile rank per row by counting: (#less + tie share) / #non-NaN."""
+    """Percentile rank per row by counting tie groups: (#in lower groups + tie share) / #non-NaN."""
     a = _as_2d(x)
     out = np.full(a.shape, NAN)
     for t in range(a.shape[0]):
         row = a[t]
         valid = [j for j in range(row.size) if not math.isnan(row[j])]
-        m = len(valid)
+        groups = _tie_groups([float(row[j]) for j in valid], conv)
         for pos, j in enumerate(valid):
-            v = row[j]
-            less = sum(1 for k in valid if row[k] < v)
-            same = sum(1 for k in valid if row[k] == v)
-            if conv.rank_ties == "average":
-                r = less + (same + 1) / 2.0
-            elif conv.rank_ties == "min":
-                r = less + 1
-            elif conv.rank_ties == "max":
-                r = less + same
-            else:  # first: ties ordered by column
-                r = less + sum(1 for k in valid[: pos + 1] if row[k] == v)
-            out[t, j] = r / m
+            out[t, j] = _rank_in_groups(groups, pos, conv.rank_ties) / len(valid)
     return out
 
 
@@ -220,39 +240,31 @@ def ts_max(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarra
     return _rolling(x, d, conv, lambda w: float(max(w)))
 
 
-def _first_position(w: np.ndarray, target: float) -> float:
-    for i, v in enumerate(w):
-        if v == target:
-            return float(i + 1)  # 1 = oldest row
-    raise AssertionError("unreachable")
+def _first_in_group(w: np.ndarray, conv: Conventions, lowest: bool) -> float:
+    """1-based position (1 = oldest row) of the first value in the lowest (or highest) tie group."""
+    groups = _tie_groups([float(v) for v in w], conv)
+    target = 0 if lowest else max(groups)
+    return float(groups.index(target) + 1)
 
 
 def ts_argmin(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """1-based position (from the oldest row) of the first occurrence of the window's minimum."""
-    return _rolling(x, d, conv, lambda w: _first_position(w, min(w)))
+    """1-based position (from the oldest row) of the first value tied (conv.ties) with the minimum."""
+    return _rolling(x, d, conv, lambda w: _first_in_group(w, conv, lowest=True))
 
 
 def ts_argmax(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """1-based position (from the oldest row) of the first occurrence of the window's maximum."""
-    return _rolling(x, d, conv, lambda w: _first_position(w, max(w)))
+    """1-based position (from the oldest row) of the first value in the window's highest tie group."""
+    return _rolling(x, d, conv, lambda w: _first_in_group(w, conv, lowest=False))
 
 
 def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Rank of the last value among the window's values (ties per conv.rank_ties) / window size."""
+    """Rank of the last value among the window's tie groups (conv.rank_ties) / window size.
 
-    def f(w: np.ndarray) -> float:
-        today = w[-1]
-        less = sum(1 for v in w if v < today)
-        same = sum(1 for v in w if v == today)
-        if conv.rank_ties == "average":
-            r = less + (same + 1) / 2.0
-        elif conv.rank_ties == "min":
-            r = less + 1
-        else:  # max; first = max because today is the latest of its ties
-            r = less + same
-        return r / w.size
-
-    return _rolling(x, d, conv, f)
+    ``first`` equals ``max`` here: today is the latest of its ties.
+    """
+    ties = "max" if conv.rank_ties == "first" else conv.rank_ties
+    return _rolling(x, d, conv, lambda w: _rank_in_groups(_tie_groups([float(v) for v in w], conv), w.size - 1,
+                                                          ties) / w.size)
 
 
 # -------------------------------------------------------------------------------------- elementwise
