@@ -515,7 +515,7 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
     # without one, today's group is exactly the values equal to it.
     T, N = x.shape
     out = np.empty((T, N))
-    inv_d = 1.0 / d
+    fd = float(d)  # ranks are divided, not multiplied by 1/d: equal ranks stay bit-equal everywhere
     tolerant = atol > 0.0 or rtol > 0.0
     nch = (N + _CW - 1) // _CW
     for ch in prange(nch):
@@ -554,11 +554,11 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
                 if near[k] > 0.0:
                     lo, eq = _window_tie_counts(x, j0 + k, t - d + 1, d, x[t, j0 + k], atol, rtol, buf)
                 if ties == 0:
-                    out[t, j0 + k] = (lo + 0.5 * (eq + 1.0)) * inv_d
+                    out[t, j0 + k] = (lo + 0.5 * (eq + 1.0)) / fd
                 elif ties == 1:
-                    out[t, j0 + k] = (lo + 1.0) * inv_d
+                    out[t, j0 + k] = (lo + 1.0) / fd
                 else:  # max, and first (today is the latest of its ties)
-                    out[t, j0 + k] = (lo + eq) * inv_d
+                    out[t, j0 + k] = (lo + eq) / fd
     return out
 
 
@@ -620,7 +620,7 @@ def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties, atol, rtol):  #
         key = src_k[q]
         vals_k[q] = key ^ _SIGN_BIT if key & _SIGN_BIT else ~key
     vals = vals_k.view(np.float64)
-    inv_m = 1.0 / m
+    fm = float(m)  # (half-)integer rank / m, correctly rounded: the same bits as any other exact path
     i = 0
     while i < m:
         e = i
@@ -635,14 +635,14 @@ def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties, atol, rtol):  #
                     p -= 1
                 src_i[p + 1] = c
             for q in range(i, e + 1):
-                out[src_i[q]] = (q + 1) * inv_m
+                out[src_i[q]] = (q + 1) / fm
         else:
             if ties == 0:
-                r = 0.5 * (i + e + 2) * inv_m
+                r = 0.5 * (i + e + 2) / fm
             elif ties == 1:
-                r = (i + 1) * inv_m
+                r = (i + 1) / fm
             else:
-                r = (e + 1) * inv_m
+                r = (e + 1) / fm
             for q in range(i, e + 1):
                 out[src_i[q]] = r
         i = e + 1
