@@ -5,6 +5,7 @@ Panels are (T, N): rows = dates (oldest first), columns = codes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lasps.alpha.conventions import DEFAULT, Conventions
+from lasps.alpha.conventions import DEFAULT, PEERS, Conventions
 from lasps.alpha.operators import FAST_OPS, LOOKBACK, WINDOWED_OPS, lookback
 from lasps.alpha.reference_ops import REFERENCE_OPS
 
@@ -211,6 +212,37 @@ class TestHandComputed:
         np.testing.assert_array_equal(f["ts_argmax"](up, 3), _col(NAN, NAN, 1))
         np.testing.assert_array_equal(f["ts_argmax"](up, 3, conv=exact), _col(NAN, NAN, 2))
 
+    def test_peer_modes(self, registry: str) -> None:
+        f = REGISTRIES[registry]
+        brain = Conventions(rank_scale="zero_to_one", arg_basis="days_ago", ddof=0, decay_nan="zero")
+        # rank (k - 1) / (n - 1): 4 values 3, 1, 3, 2 -> k = 3.5, 1, 3.5, 2 -> 2.5/3, 0, 2.5/3, 1/3
+        x = np.array([[3.0, 1.0, 3.0, NAN, 2.0], [NAN, NAN, 7.0, NAN, NAN]])
+        np.testing.assert_allclose(f["rank"](x, conv=brain), [[2.5 / 3, 0, 2.5 / 3, NAN, 1 / 3], [NAN] * 5],
+                                   rtol=1e-15, equal_nan=True)  # one value: 0/0 -> NaN
+        col = _col(1, 5, 3, 5, 2)
+        # ts_rank d = 3 of today among [1, 5, 3] -> k = 2 -> 1/2; [5, 3, 5] -> 2.5 -> 0.75; [3, 5, 2] -> 0
+        np.testing.assert_allclose(f["ts_rank"](col, 3, conv=brain), _col(NAN, NAN, 0.5, 0.75, 0.0), rtol=1e-15)
+        # argmax days ago: [1, 5, 3] max 5 one day ago; [5, 3, 5] the first 5 two days ago
+        np.testing.assert_array_equal(f["ts_argmax"](col, 3, conv=brain), _col(NAN, NAN, 1, 2, 1))
+        np.testing.assert_array_equal(f["ts_argmin"](col, 3, conv=brain), _col(NAN, NAN, 2, 1, 0))
+        # population std of [1, 5, 3]: mean 3, squares 4 + 4 + 0 = 8, / 3
+        np.testing.assert_allclose(f["stddev"](col, 3, conv=brain)[2, 0], math.sqrt(8 / 3), rtol=1e-14)
+        np.testing.assert_allclose(f["covariance"](col, col, 3, conv=brain)[2, 0], 8 / 3, rtol=1e-14)
+        # sparse decay: [1, NaN, 3] with weights 1, 2, 3 -> (1 + 0 + 9) / 6; [NaN, NaN, NaN] -> NaN
+        gap = _col(1, NAN, 3, NAN, NAN, NAN)
+        np.testing.assert_allclose(f["decay_linear"](gap, 3, conv=brain),
+                                   _col(NAN, NAN, 10 / 6, 6 / 6, 3 / 6, NAN), rtol=1e-14)
+        np.testing.assert_array_equal(f["decay_linear"](gap, 3), _col(NAN, NAN, NAN, NAN, NAN, NAN))
+        peer = PEERS["alpha101v"]
+        a, b = np.array([[NAN, 1.0, 0.0, -8.0]]), np.array([[2.0, NAN, NAN, 1 / 3]])
+        np.testing.assert_array_equal(f["min2"](a, b, conv=peer), [[2.0, 1.0, 0.0, -8.0]])
+        np.testing.assert_array_equal(f["max2"](a, b), [[NAN, NAN, NAN, 1 / 3]])
+        # |-8| ^ (1/3) = 2 under the peer rule, NaN by default; 1 ^ NaN = 1 (IEEE pow) either way
+        np.testing.assert_allclose(f["power"](a, b, conv=peer), [[NAN, 1.0, NAN, 2.0]], rtol=1e-15)
+        np.testing.assert_array_equal(f["power"](a, b), [[NAN, 1.0, NAN, NAN]])
+        np.testing.assert_array_equal(f["or_"](a, b, conv=peer), [[1.0, 1.0, NAN, 1.0]])  # true || NaN = true
+        np.testing.assert_array_equal(f["or_"](a, b), [[NAN, NAN, NAN, 1.0]])
+
     def test_argmin_argmax_first_occurrence_from_oldest(self, registry: str) -> None:
         f = REGISTRIES[registry]
         x = _col(5, 5, 1, 1)
@@ -381,6 +413,8 @@ CONVENTIONS = [
     Conventions(rank_ties="first"),
     Conventions(ties="exact"),
     Conventions(ties="exact", rank_ties="first"),
+    PEERS["alpha101v"],
+    Conventions(rank_scale="zero_to_one", arg_basis="days_ago", ddof=0, decay_nan="zero", rank_ties="min"),
 ]
 
 # relative noise that makes near-ties: inside the tie tolerance (1e-15, 1e-12, 4e-10), just outside
@@ -455,13 +489,14 @@ def test_fast_equals_reference_other(name: str, p: dict[str, Any]) -> None:
 @given(p=panels())
 def test_rank_in_unit_interval(p: dict[str, Any]) -> None:
     x = p["x"]
+    conv = dataclasses.replace(p["conv"], rank_scale="one_over_n")  # zero_to_one: see test_peer_modes
     for f in (FAST_OPS["rank"], REFERENCE_OPS["rank"]):
-        r = f(x, conv=p["conv"])
+        r = f(x, conv=conv)
         np.testing.assert_array_equal(np.isnan(r), np.isnan(x))  # NaN exactly where x is NaN
         valid = r[~np.isnan(r)]
         assert ((valid > 0) & (valid <= 1)).all()
         # the largest value of each row ranks exactly 1 unless ties are averaged / taken at the minimum
-        if p["conv"].rank_ties in ("max", "first"):
+        if conv.rank_ties in ("max", "first"):
             for row in r:
                 if not np.isnan(row).all():
                     assert np.nanmax(row) == 1.0
@@ -472,7 +507,10 @@ def test_rank_in_unit_interval(p: dict[str, Any]) -> None:
 def test_ts_rank_in_unit_interval(p: dict[str, Any]) -> None:
     r = FAST_OPS["ts_rank"](p["x"], p["d"], conv=p["conv"])
     valid = r[~np.isnan(r)]
-    assert ((valid > 0) & (valid <= 1)).all()
+    if p["conv"].rank_scale == "zero_to_one":
+        assert ((valid >= 0) & (valid <= 1)).all()
+    else:
+        assert ((valid > 0) & (valid <= 1)).all()
 
 
 # ------------------------------------------------------------------------------- (d) no look-ahead

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["DEFAULT", "TIE_ATOL", "TIE_RTOL", "Conventions"]
+__all__ = ["DEFAULT", "PEERS", "TIE_ATOL", "TIE_RTOL", "Conventions"]
 
 TIE_ATOL = 1e-12
 """Absolute part of the tie tolerance of ``rank``, ``ts_rank``, ``ts_argmax``, ``ts_argmin``."""
@@ -63,6 +63,30 @@ class Conventions:
         the current group of ties when it is within that tolerance of the group's smallest member
         (the anchor), else it starts a new group. ``"exact"``: plain float equality (the peers).
         ``rank_ties`` then says which rank a group's members get.
+    rank_scale:
+        How ``rank`` and ``ts_rank`` turn a 1-based rank ``k`` among ``n`` values into a number:
+        ``"one_over_n"`` (default, the paper's "percentile": ``k / n`` in (0, 1]) or ``"zero_to_one"``
+        (``(k - 1) / (n - 1)`` in [0, 1], NaN when ``n = 1``; WorldQuant BRAIN's rule, alpha101v's
+        default).
+    arg_basis:
+        What ``ts_argmax``/``ts_argmin`` count: ``"window_start"`` (default: 1 = oldest row, d =
+        today) or ``"days_ago"`` (0 = today, d - 1 = oldest; BRAIN's rule, alpha101v's default).
+    ddof:
+        Delta degrees of freedom of ``stddev`` and ``covariance``: 1 (default, sample) or 0
+        (population; alpha101v's default).
+    decay_nan:
+        A NaN inside a ``decay_linear`` window: ``"nan"`` (default: the result is NaN) or ``"zero"``
+        (the NaN counts as 0 against the full weight sum, NaN only when the window has no value at
+        all; alpha101v's "sparse" default).
+    minmax_nan:
+        Elementwise ``min(x, y)``/``max(x, y)`` with one side NaN: ``"propagate"`` (default: NaN) or
+        ``"skip"`` (the other side, ``np.fmin``/``np.fmax``; alpha101v).
+    power_negative:
+        ``x ^ y`` for ``x < 0`` and a non-integer ``y``: ``"nan"`` (default, no real result) or
+        ``"abs"`` (``|x| ^ y``, BRAIN's "power drops the sign"; alpha101v).
+    or_nan:
+        ``a || b`` with an operand NaN: ``"propagate"`` (default: NaN) or ``"kleene"`` (1 when the
+        other side is true, else NaN; alpha101v).
     """
 
     window_rule: Literal["floor", "round"] = "floor"
@@ -70,6 +94,13 @@ class Conventions:
     adv_units: Literal["shares", "value"] = "shares"
     rank_ties: Literal["average", "min", "max", "first"] = "average"
     ties: Literal["tolerant", "exact"] = "tolerant"
+    rank_scale: Literal["one_over_n", "zero_to_one"] = "one_over_n"
+    arg_basis: Literal["window_start", "days_ago"] = "window_start"
+    ddof: Literal[1, 0] = 1
+    decay_nan: Literal["nan", "zero"] = "nan"
+    minmax_nan: Literal["propagate", "skip"] = "propagate"
+    power_negative: Literal["nan", "abs"] = "nan"
+    or_nan: Literal["propagate", "kleene"] = "propagate"
 
     def __post_init__(self) -> None:
         allowed = {
@@ -78,6 +109,13 @@ class Conventions:
             "adv_units": ("shares", "value"),
             "rank_ties": ("average", "min", "max", "first"),
             "ties": ("tolerant", "exact"),
+            "rank_scale": ("one_over_n", "zero_to_one"),
+            "arg_basis": ("window_start", "days_ago"),
+            "ddof": (1, 0),
+            "decay_nan": ("nan", "zero"),
+            "minmax_nan": ("propagate", "skip"),
+            "power_negative": ("nan", "abs"),
+            "or_nan": ("propagate", "kleene"),
         }
         for name, options in allowed.items():
             value = getattr(self, name)
@@ -104,3 +142,20 @@ class Conventions:
 
 DEFAULT = Conventions()
 """The LASPS contract: floor windows, zero-variance correlation 0, adv in shares, average tolerant ties."""
+
+PEERS: dict[str, Conventions] = {
+    "alpha101v": Conventions(
+        window_rule="floor", zero_variance_corr="nan", adv_units="value", ties="exact",
+        rank_scale="zero_to_one", arg_basis="days_ago", ddof=0, decay_nan="zero", minmax_nan="skip",
+        power_negative="abs", or_nan="kleene",
+    ),
+}
+"""Peer name -> the conventions that reproduce it (for cross-checks only; see ``docs/alpha.md``).
+
+``alpha101v`` (0.1.x, read from its ``operators.py``): paper floor windows; pandas ``rolling.corr``
+gives NaN on a zero-variance window; ``adv{d} = sma(amount, d)`` with ``amount`` the traded value;
+plain float ties (pandas/scipy ``rank``, ``==`` in ``ts_rank``/``ts_argmax``); BRAIN-style
+``(k - 1) / (n - 1)`` ranks, days-ago arg positions, population ``stddev``/``covariance`` and
+"sparse" ``decay_linear``, NaN-skipping ``min``/``max``, sign-dropping ``^``, Kleene ``||``. What
+these modes do not reproduce (its float noise, ±inf inside a formula) is listed in ``docs/alpha.md``.
+"""

@@ -720,7 +720,21 @@ def rank(x: np.ndarray, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """
     if np.ndim(x) != 2:
         raise ValueError(f"rank needs a (T, N) panel, got shape {np.shape(x)}")
-    return _rank_kernel(_panel(x), _TIES[conv.rank_ties], *conv.tie_tolerance)
+    a = _panel(x)
+    out = _rank_kernel(a, _TIES[conv.rank_ties], *conv.tie_tolerance)
+    if conv.rank_scale == "zero_to_one":
+        out = _zero_to_one(out, np.sum(~np.isnan(a), axis=1, keepdims=True).astype(np.float64))
+    return out
+
+
+def _zero_to_one(r: np.ndarray, n: np.ndarray | float) -> np.ndarray:
+    """Ranks ``k / n`` -> ``(k - 1) / (n - 1)`` (``conv.rank_scale="zero_to_one"``); NaN where n = 1.
+
+    ``k`` is an integer or a half-integer, so ``round(2 r n) / 2`` recovers it exactly.
+    """
+    k = np.round(r * n * 2.0) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _finite_or_nan((k - 1.0) / (n - 1.0))
 
 
 def scale(x: np.ndarray, a: float = 1.0, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -820,9 +834,13 @@ def stddev(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarra
 
     ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``. A constant window gives exactly 0.
     """
-    if conv.window(d) == 1:
-        return _restore(_nan_panel(_panel(x).shape), x)
-    return _windowed(_ts_std_kernel, x, d, conv)
+    n = conv.window(d)
+    if n == 1:
+        a = _panel(x)
+        one = _nan_panel(a.shape) if conv.ddof == 1 else np.where(np.isnan(a), np.nan, 0.0)
+        return _restore(one, x)
+    out = _windowed(_ts_std_kernel, x, d, conv)
+    return out * math.sqrt((n - 1) / n) if conv.ddof == 0 else out
 
 
 def decay_linear(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -830,6 +848,12 @@ def decay_linear(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.
 
     ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``; NaN if the window holds a NaN.
     """
+    if conv.decay_nan == "zero":  # NaN counts as 0; NaN only where the window has no value at all
+        a = _panel(x)
+        missing = np.isnan(a)
+        out = _windowed(_decay_linear_kernel, np.where(missing, 0.0, a), d, conv)
+        seen = _windowed(_ts_sum_kernel, (~missing).astype(np.float64), d, conv)
+        return _restore(np.where(seen > 0.0, out, np.nan), x)
     return _windowed(_decay_linear_kernel, x, d, conv)
 
 
@@ -842,6 +866,9 @@ def covariance(x: np.ndarray, y: np.ndarray, d: float, *, conv: Conventions = DE
     a, b = _panel(x), _panel(y, "y")
     _same_shape(a, b)
     out = _windowed(lambda p, n: _ts_cov_kernel(p, b, n, 0, _ZERO_VAR_REL), a, d, conv)
+    if conv.ddof == 0:
+        n = conv.window(d)
+        out = out * ((n - 1) / n)
     return _restore(out, x)
 
 
@@ -875,7 +902,7 @@ def ts_argmin(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.nda
 
     The first (oldest) occurrence wins ties. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``.
     """
-    return _windowed(_ts_argmin_kernel, x, d, conv, 1.0, True, *conv.tie_tolerance)
+    return _arg_basis(_windowed(_ts_argmin_kernel, x, d, conv, 1.0, True, *conv.tie_tolerance), d, conv)
 
 
 def ts_argmax(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -883,7 +910,12 @@ def ts_argmax(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.nda
 
     The first (oldest) occurrence wins ties. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``.
     """
-    return _windowed(_ts_argmin_kernel, x, d, conv, -1.0, True, *conv.tie_tolerance)
+    return _arg_basis(_windowed(_ts_argmin_kernel, x, d, conv, -1.0, True, *conv.tie_tolerance), d, conv)
+
+
+def _arg_basis(pos: np.ndarray, d: float, conv: Conventions) -> np.ndarray:
+    """1..d positions from the oldest row, or ``d - pos`` days ago (``conv.arg_basis="days_ago"``)."""
+    return conv.window(d) - pos if conv.arg_basis == "days_ago" else pos
 
 
 def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -892,7 +924,8 @@ def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarr
     Values in (0, 1]. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``; NaN if the window
     holds a NaN.
     """
-    return _windowed(_ts_rank_kernel, x, d, conv, _TIES[conv.rank_ties], *conv.tie_tolerance)
+    out = _windowed(_ts_rank_kernel, x, d, conv, _TIES[conv.rank_ties], *conv.tie_tolerance)
+    return _zero_to_one(out, float(conv.window(d))) if conv.rank_scale == "zero_to_one" else out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -944,8 +977,11 @@ def signedpower(x: ArrayLike, a: ArrayLike, *, conv: Conventions = DEFAULT) -> n
 
 def power(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """``x ^ y`` (power, never XOR) elementwise; non-finite results (e.g. (-8) ^ 0.5, 0 ^ -1) → NaN."""
+    a, b = _float(x), _float(y)
+    if conv.power_negative == "abs":  # |x| ^ y where x < 0 and y is not an integer
+        a = np.where((a < 0.0) & np.isfinite(b) & (b != np.round(b)), np.abs(a), a)
     with np.errstate(all="ignore"):
-        return _finite_or_nan(np.power(_float(x), _float(y)))
+        return _finite_or_nan(np.power(a, b))
 
 
 def add(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -974,12 +1010,12 @@ def min2(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarr
 
     The paper's ``min(x, d)`` with a number ``d`` means ``ts_min(x, d)``: the compiler dispatches it.
     """
-    return np.minimum(_float(x), _float(y))
+    return (np.fmin if conv.minmax_nan == "skip" else np.minimum)(_float(x), _float(y))
 
 
 def max2(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """Elementwise maximum of two series; NaN if either is NaN (``max(x, d)`` means ``ts_max``)."""
-    return np.maximum(_float(x), _float(y))
+    return (np.fmax if conv.minmax_nan == "skip" else np.maximum)(_float(x), _float(y))
 
 
 def _compare(f: Callable[[np.ndarray, np.ndarray], np.ndarray], x: ArrayLike, y: ArrayLike) -> np.ndarray:
@@ -1042,8 +1078,16 @@ def and_(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarr
 
 
 def or_(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Logical ``x || y`` (non-zero = true) as 1.0/0.0; NaN where an operand is NaN."""
-    return _compare(lambda a, b: np.logical_or(a != 0.0, b != 0.0), x, y)
+    """Logical ``x || y`` (non-zero = true) as 1.0/0.0; NaN where an operand is NaN.
+
+    ``conv.or_nan="kleene"``: 1.0 where either operand is true, even if the other is NaN.
+    """
+    out = _compare(lambda a, b: np.logical_or(a != 0.0, b != 0.0), x, y)
+    if conv.or_nan == "kleene":
+        a, b = _float(x), _float(y)
+        true = ((a != 0.0) & ~np.isnan(a)) | ((b != 0.0) & ~np.isnan(b))
+        out = np.where(true, 1.0, out)
+    return out
 
 
 def where(c: ArrayLike, a: ArrayLike, b: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:

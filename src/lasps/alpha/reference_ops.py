@@ -104,8 +104,15 @@ def rank(x: np.ndarray, *, conv: Conventions = DEFAULT) -> np.ndarray:
         valid = [j for j in range(row.size) if not math.isnan(row[j])]
         groups = _tie_groups([float(row[j]) for j in valid], conv)
         for pos, j in enumerate(valid):
-            out[t, j] = _rank_in_groups(groups, pos, conv.rank_ties) / len(valid)
+            out[t, j] = _scaled(_rank_in_groups(groups, pos, conv.rank_ties), len(valid), conv)
     return out
+
+
+def _scaled(k: float, n: int, conv: Conventions) -> float:
+    """1-based rank k of n values as k / n, or (k - 1) / (n - 1) (NaN for n = 1) with zero_to_one."""
+    if conv.rank_scale == "one_over_n":
+        return k / n
+    return (k - 1) / (n - 1) if n > 1 else NAN
 
 
 def scale(x: np.ndarray, a: float = 1.0, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -176,38 +183,55 @@ def product(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarr
     return _rolling(x, d, conv, lambda w: math.prod(w))
 
 
-def _sample_std(w: np.ndarray) -> float:
-    if w.size < 2:
-        return NAN
-    mean = math.fsum(w) / w.size
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in w) / (w.size - 1))
-
-
 def stddev(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Two-pass sample standard deviation (ddof=1) of the window."""
-    return _rolling(x, d, conv, _sample_std)
+    """Two-pass standard deviation of the window, dividing by (size - conv.ddof); NaN if that is 0."""
+
+    def f(w: np.ndarray) -> float:
+        if w.size - conv.ddof < 1:
+            return NAN
+        mean = math.fsum(w) / w.size
+        return math.sqrt(math.fsum((v - mean) ** 2 for v in w) / (w.size - conv.ddof))
+
+    return _rolling(x, d, conv, f)
 
 
 def decay_linear(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """sum(w_i x_i) / sum(w_i) with w = 1 (oldest) .. d (today)."""
+    """sum(w_i x_i) / sum(w_i) with w = 1 (oldest) .. d (today).
+
+    ``conv.decay_nan="zero"``: a NaN adds nothing (its weight stays in the denominator); a window
+    without any value is NaN.
+    """
 
     def f(w: np.ndarray) -> float:
         weights = range(1, w.size + 1)
         return math.fsum(wi * v for wi, v in zip(weights, w, strict=True)) / sum(weights)
 
-    return _rolling(x, d, conv, f)
-
-
-def _sample_cov(a: np.ndarray, b: np.ndarray) -> float:
-    if a.size < 2:
-        return NAN
-    ma, mb = math.fsum(a) / a.size, math.fsum(b) / b.size
-    return math.fsum((u - ma) * (v - mb) for u, v in zip(a, b, strict=True)) / (a.size - 1)
+    if conv.decay_nan == "nan":
+        return _rolling(x, d, conv, f)
+    a = _as_2d(x)
+    n = conv.window(d)
+    out = np.full(a.shape, NAN)
+    for j in range(a.shape[1]):
+        for t in range(n - 1, a.shape[0]):
+            win = a[t - n + 1 : t + 1, j]
+            if not np.isnan(win).all():
+                out[t, j] = f(np.where(np.isnan(win), 0.0, win))
+    return _back(out, x)
 
 
 def covariance(x: np.ndarray, y: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Two-pass sample covariance (ddof=1) of the two windows."""
-    return _rolling2(x, y, d, conv, _sample_cov)
+    """Two-pass covariance of the two windows, dividing by (size - conv.ddof).
+
+    One-row windows are NaN under either ddof (what the peers' pandas ``rolling.cov`` gives).
+    """
+
+    def f(a: np.ndarray, b: np.ndarray) -> float:
+        if a.size < 2:
+            return NAN
+        ma, mb = math.fsum(a) / a.size, math.fsum(b) / b.size
+        return math.fsum((u - ma) * (v - mb) for u, v in zip(a, b, strict=True)) / (a.size - conv.ddof)
+
+    return _rolling2(x, y, d, conv, f)
 
 
 def correlation(x: np.ndarray, y: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -244,7 +268,8 @@ def _first_in_group(w: np.ndarray, conv: Conventions, lowest: bool) -> float:
     """1-based position (1 = oldest row) of the first value in the lowest (or highest) tie group."""
     groups = _tie_groups([float(v) for v in w], conv)
     target = 0 if lowest else max(groups)
-    return float(groups.index(target) + 1)
+    position = groups.index(target) + 1
+    return float(w.size - position if conv.arg_basis == "days_ago" else position)
 
 
 def ts_argmin(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -263,8 +288,8 @@ def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarr
     ``first`` equals ``max`` here: today is the latest of its ties.
     """
     ties = "max" if conv.rank_ties == "first" else conv.rank_ties
-    return _rolling(x, d, conv, lambda w: _rank_in_groups(_tie_groups([float(v) for v in w], conv), w.size - 1,
-                                                          ties) / w.size)
+    return _rolling(x, d, conv, lambda w: _scaled(_rank_in_groups(_tie_groups([float(v) for v in w], conv),
+                                                                  w.size - 1, ties), w.size, conv))
 
 
 # -------------------------------------------------------------------------------------- elementwise
@@ -321,8 +346,41 @@ def signedpower(x: Any, a: Any, *, conv: Conventions = DEFAULT) -> np.ndarray:
 
 
 def power(x: Any, y: Any, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """x ** y, non-finite (or complex) results -> NaN."""
-    return _each(_pow, x, y)
+    """x ** y, non-finite (or complex) results -> NaN; ``power_negative="abs"``: |x| ** y for x < 0
+    and a non-integer y."""
+
+    def f(a: float, b: float) -> float:
+        if conv.power_negative == "abs" and a < 0 and math.isfinite(b) and b != math.floor(b):
+            a = -a
+        return _pow(a, b)
+
+    return _each(f, x, y)
+
+
+def _minmax(pick: Callable[[float, float], float]) -> Callable[..., np.ndarray]:
+    def op(x: Any, y: Any, *, conv: Conventions = DEFAULT) -> np.ndarray:
+        def f(a: float, b: float) -> float:
+            if math.isnan(a) or math.isnan(b):
+                if conv.minmax_nan == "propagate":
+                    return NAN
+                return b if math.isnan(a) else a
+            return pick(a, b)
+
+        return _each(f, x, y)
+
+    return op
+
+
+def or_(x: Any, y: Any, *, conv: Conventions = DEFAULT) -> np.ndarray:
+    """x || y as 1.0/0.0; NaN if an operand is NaN, unless ``or_nan="kleene"`` and the other is true."""
+
+    def f(a: float, b: float) -> float:
+        if _nan_in(a, b):
+            known_true = (not math.isnan(a) and a != 0) or (not math.isnan(b) and b != 0)
+            return 1.0 if conv.or_nan == "kleene" and known_true else NAN
+        return float(a != 0 or b != 0)
+
+    return _each(f, x, y)
 
 
 def _binary(f: Callable[[float, float], float]) -> Callable[..., np.ndarray]:
@@ -368,8 +426,8 @@ REFERENCE_OPS: dict[str, Callable[..., np.ndarray]] = {
     "log": _log,
     "sign": _sign,
     "power": power,
-    "min2": _binary(lambda a, b: a if a <= b else b),
-    "max2": _binary(lambda a, b: a if a >= b else b),
+    "min2": _minmax(lambda a, b: a if a <= b else b),
+    "max2": _minmax(lambda a, b: a if a >= b else b),
     "lt": _binary(lambda a, b: float(a < b)),
     "le": _binary(lambda a, b: float(a <= b)),
     "gt": _binary(lambda a, b: float(a > b)),
@@ -377,7 +435,7 @@ REFERENCE_OPS: dict[str, Callable[..., np.ndarray]] = {
     "eq": _binary(lambda a, b: float(a == b)),
     "ne": _binary(lambda a, b: float(a != b)),
     "and_": _binary(lambda a, b: float(a != 0 and b != 0)),
-    "or_": _binary(lambda a, b: float(a != 0 or b != 0)),
+    "or_": or_,
     "where": where,
     "add": _binary(lambda a, b: a + b),
     "sub": _binary(lambda a, b: a - b),
