@@ -141,6 +141,18 @@ def test_conventions_window_rules() -> None:
         Conventions(window_rule="ceil")  # type: ignore[arg-type]
 
 
+def test_conventions_tie_tolerance_and_peer_fields() -> None:
+    assert DEFAULT.tie_tolerance == (1e-12, 1e-9)
+    assert Conventions(ties="exact").tie_tolerance == (0.0, 0.0)
+    for field, bad in [("ties", "fuzzy"), ("rank_scale", "percent"), ("arg_basis", "today"), ("ddof", 2),
+                       ("decay_nan", "drop"), ("minmax_nan", "ignore"), ("power_negative", "complex"),
+                       ("or_nan", "false")]:
+        with pytest.raises(ValueError, match=field):
+            Conventions(**{field: bad})
+    peer = PEERS["alpha101v"]
+    assert (peer.window_rule, peer.zero_variance_corr, peer.ties, peer.ddof) == ("floor", "nan", "exact", 0)
+
+
 # ------------------------------------------------------------------------ (b) hand-computed cases
 def _col(*values: float) -> np.ndarray:
     """A (T, 1) panel from one column of values."""
