@@ -5,6 +5,7 @@ Panels are (T, N): rows = dates (oldest first), columns = codes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -15,12 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lasps.alpha.conventions import DEFAULT, Conventions
+from lasps.alpha.conventions import DEFAULT, PEERS, Conventions
 from lasps.alpha.operators import FAST_OPS, LOOKBACK, WINDOWED_OPS, lookback
 from lasps.alpha.reference_ops import REFERENCE_OPS
 
 NAN = np.nan
-VECTORS_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "conventions" / "operator_vectors.json"
+CONVENTIONS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "conventions"
+VECTORS_PATH = CONVENTIONS_DIR / "operator_vectors.json"
+TIES_VECTORS_PATH = CONVENTIONS_DIR / "operator_vectors_ties.json"
 REGISTRIES = {"fast": FAST_OPS, "reference": REFERENCE_OPS}
 CANONICAL = [
     "rank", "delay", "delta", "correlation", "covariance", "scale", "signedpower", "decay_linear",
@@ -34,14 +37,15 @@ CANONICAL = [
 JSON_OP_NAMES = {"sum": "ts_sum", "min": "min2", "max": "max2"}
 
 
-def _load_vectors() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    if not VECTORS_PATH.is_file():
+def _load_vectors(path: Path = VECTORS_PATH) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if not path.is_file():
         return {}, []
-    data = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+    data = json.loads(path.read_text(encoding="utf-8"))
     return data["inputs"], data["cases"]
 
 
 VECTOR_INPUTS, VECTOR_CASES = _load_vectors()
+TIES_INPUTS, TIES_CASES = _load_vectors(TIES_VECTORS_PATH)
 
 
 def _arr(rows: list[list[float | None]]) -> np.ndarray:
@@ -78,6 +82,21 @@ def test_operator_vectors(case: dict[str, Any], registry: str) -> None:
         args[0] = args[0] - 3.0
     got = REGISTRIES[registry][op](*args)
     np.testing.assert_allclose(got, _arr(case["expected"]), rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.skipif(not TIES_CASES, reason=f"{TIES_VECTORS_PATH} not found")
+@pytest.mark.parametrize("registry", sorted(REGISTRIES))
+@pytest.mark.parametrize("case", TIES_CASES, ids=[_case_id(i, c) for i, c in enumerate(TIES_CASES)])
+def test_tie_rule_vectors(case: dict[str, Any], registry: str) -> None:
+    args = [_arr(TIES_INPUTS[a]) if isinstance(a, str) else a for a in case["args"]]
+    got = REGISTRIES[registry][case["op"]](*args)
+    np.testing.assert_allclose(got, _arr(case["expected"]), rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_tie_vectors_cover_the_four_tie_aware_operators() -> None:
+    if not TIES_CASES:
+        pytest.skip(f"{TIES_VECTORS_PATH} not found")
+    assert {c["op"] for c in TIES_CASES} == {"rank", "ts_rank", "ts_argmax", "ts_argmin"}
 
 
 def test_vectors_cover_181_cases() -> None:
@@ -120,6 +139,18 @@ def test_conventions_window_rules() -> None:
         floor.window(float("nan"))
     with pytest.raises(ValueError):
         Conventions(window_rule="ceil")  # type: ignore[arg-type]
+
+
+def test_conventions_tie_tolerance_and_peer_fields() -> None:
+    assert DEFAULT.tie_tolerance == (1e-12, 1e-9)
+    assert Conventions(ties="exact").tie_tolerance == (0.0, 0.0)
+    for field, bad in [("ties", "fuzzy"), ("rank_scale", "percent"), ("arg_basis", "today"), ("ddof", 2),
+                       ("decay_nan", "drop"), ("minmax_nan", "ignore"), ("power_negative", "complex"),
+                       ("or_nan", "false")]:
+        with pytest.raises(ValueError, match=field):
+            Conventions(**{field: bad})
+    peer = PEERS["alpha101v"]
+    assert (peer.window_rule, peer.zero_variance_corr, peer.ties, peer.ddof) == ("floor", "nan", "exact", 0)
 
 
 # ------------------------------------------------------------------------ (b) hand-computed cases
@@ -169,6 +200,60 @@ class TestHandComputed:
         np.testing.assert_allclose(
             f["ts_rank"](x, 3, conv=Conventions(rank_ties="max")), _col(NAN, NAN, 1.0, 1.0), rtol=1e-15
         )
+
+    def test_tie_groups_are_anchored_at_their_smallest_value(self, registry: str) -> None:
+        f = REGISTRIES[registry]
+        # tolerance near 1 is 1e-12 + 1e-9 * max(|a|, |b|) ~ 1.000000001e-9: 1 + 6e-10 ties with 1 (the
+        # anchor), 1 + 1.2e-9 is within tolerance of 1 + 6e-10 but not of the anchor -> its own group
+        x = np.array([[1.0 + 6e-10, 1.0, 1.0 + 1.2e-9, NAN]])
+        np.testing.assert_array_equal(f["rank"](x), [[0.5, 0.5, 1.0, NAN]])  # (1+2)/2/3 for the pair
+        exact = Conventions(ties="exact")
+        np.testing.assert_array_equal(f["rank"](x, conv=exact), [[2 / 3, 1 / 3, 1.0, NAN]])
+        col = x[0, :3].reshape(-1, 1)
+        np.testing.assert_array_equal(f["ts_argmax"](col, 3), _col(NAN, NAN, 3))
+        np.testing.assert_array_equal(f["ts_argmin"](col, 3), _col(NAN, NAN, 1))  # row 1 ties with the min
+        np.testing.assert_array_equal(f["ts_argmin"](col, 3, conv=exact), _col(NAN, NAN, 2))
+        np.testing.assert_array_equal(f["ts_rank"](col, 3), _col(NAN, NAN, 1.0))
+        # today = 1 + 6e-10 ties with the anchor 1: average of ranks 1 and 2, over 3
+        down = np.array([1.0 + 1.2e-9, 1.0, 1.0 + 6e-10]).reshape(-1, 1)
+        np.testing.assert_array_equal(f["ts_rank"](down, 3), _col(NAN, NAN, 0.5))
+        np.testing.assert_array_equal(f["ts_rank"](down, 3, conv=exact), _col(NAN, NAN, 2 / 3))
+        # 1 + 1.2e-9 is not tied with 1, so it anchors the highest group, which 1 + 1.8e-9 joins: the
+        # group's oldest row is the argmax
+        up = np.array([1.0 + 1.2e-9, 1.0 + 1.8e-9, 1.0]).reshape(-1, 1)
+        np.testing.assert_array_equal(f["ts_argmax"](up, 3), _col(NAN, NAN, 1))
+        np.testing.assert_array_equal(f["ts_argmax"](up, 3, conv=exact), _col(NAN, NAN, 2))
+
+    def test_peer_modes(self, registry: str) -> None:
+        f = REGISTRIES[registry]
+        brain = Conventions(rank_scale="zero_to_one", arg_basis="days_ago", ddof=0, decay_nan="zero")
+        # rank (k - 1) / (n - 1): 4 values 3, 1, 3, 2 -> k = 3.5, 1, 3.5, 2 -> 2.5/3, 0, 2.5/3, 1/3
+        x = np.array([[3.0, 1.0, 3.0, NAN, 2.0], [NAN, NAN, 7.0, NAN, NAN]])
+        np.testing.assert_allclose(f["rank"](x, conv=brain), [[2.5 / 3, 0, 2.5 / 3, NAN, 1 / 3], [NAN] * 5],
+                                   rtol=1e-15, equal_nan=True)  # one value: 0/0 -> NaN
+        col = _col(1, 5, 3, 5, 2)
+        # ts_rank d = 3 of today among [1, 5, 3] -> k = 2 -> 1/2; [5, 3, 5] -> 2.5 -> 0.75; [3, 5, 2] -> 0
+        np.testing.assert_allclose(f["ts_rank"](col, 3, conv=brain), _col(NAN, NAN, 0.5, 0.75, 0.0), rtol=1e-15)
+        # argmax days ago: [1, 5, 3] max 5 one day ago; [5, 3, 5] the first 5 two days ago
+        np.testing.assert_array_equal(f["ts_argmax"](col, 3, conv=brain), _col(NAN, NAN, 1, 2, 1))
+        np.testing.assert_array_equal(f["ts_argmin"](col, 3, conv=brain), _col(NAN, NAN, 2, 1, 0))
+        # population std of [1, 5, 3]: mean 3, squares 4 + 4 + 0 = 8, / 3
+        np.testing.assert_allclose(f["stddev"](col, 3, conv=brain)[2, 0], math.sqrt(8 / 3), rtol=1e-14)
+        np.testing.assert_allclose(f["covariance"](col, col, 3, conv=brain)[2, 0], 8 / 3, rtol=1e-14)
+        # sparse decay: [1, NaN, 3] with weights 1, 2, 3 -> (1 + 0 + 9) / 6; [NaN, NaN, NaN] -> NaN
+        gap = _col(1, NAN, 3, NAN, NAN, NAN)
+        np.testing.assert_allclose(f["decay_linear"](gap, 3, conv=brain),
+                                   _col(NAN, NAN, 10 / 6, 6 / 6, 3 / 6, NAN), rtol=1e-14)
+        np.testing.assert_array_equal(f["decay_linear"](gap, 3), _col(NAN, NAN, NAN, NAN, NAN, NAN))
+        peer = PEERS["alpha101v"]
+        a, b = np.array([[NAN, 1.0, 0.0, -8.0]]), np.array([[2.0, NAN, NAN, 1 / 3]])
+        np.testing.assert_array_equal(f["min2"](a, b, conv=peer), [[2.0, 1.0, 0.0, -8.0]])
+        np.testing.assert_array_equal(f["max2"](a, b), [[NAN, NAN, NAN, 1 / 3]])
+        # |-8| ^ (1/3) = 2 under the peer rule, NaN by default; 1 ^ NaN = 1 (IEEE pow) either way
+        np.testing.assert_allclose(f["power"](a, b, conv=peer), [[NAN, 1.0, NAN, 2.0]], rtol=1e-15)
+        np.testing.assert_array_equal(f["power"](a, b), [[NAN, 1.0, NAN, NAN]])
+        np.testing.assert_array_equal(f["or_"](a, b, conv=peer), [[1.0, 1.0, NAN, 1.0]])  # true || NaN = true
+        np.testing.assert_array_equal(f["or_"](a, b), [[NAN, NAN, NAN, 1.0]])
 
     def test_argmin_argmax_first_occurrence_from_oldest(self, registry: str) -> None:
         f = REGISTRIES[registry]
@@ -338,7 +423,15 @@ CONVENTIONS = [
     Conventions(window_rule="round", zero_variance_corr="nan", rank_ties="min"),
     Conventions(rank_ties="max"),
     Conventions(rank_ties="first"),
+    Conventions(ties="exact"),
+    Conventions(ties="exact", rank_ties="first"),
+    PEERS["alpha101v"],
+    Conventions(rank_scale="zero_to_one", arg_basis="days_ago", ddof=0, decay_nan="zero", rank_ties="min"),
 ]
+
+# relative noise that makes near-ties: inside the tie tolerance (1e-15, 1e-12, 4e-10), just outside
+# (2e-9, so chains of two noisy values straddle an anchor), and far outside (1e-6)
+NEAR_TIE_NOISE = [0.0, 1e-15, -1e-15, 1e-12, 4e-10, -4e-10, 8e-10, 2e-9, -2e-9, 1e-6]
 
 
 @st.composite
@@ -348,6 +441,7 @@ def panels(draw: st.DrawFn) -> dict[str, Any]:
     n = draw(st.integers(1, 5))
     cell = st.one_of(
         st.integers(-6, 6).map(lambda k: k / 2.0),
+        st.tuples(st.integers(-6, 6), st.sampled_from(NEAR_TIE_NOISE)).map(lambda kv: kv[0] / 2.0 * (1.0 + kv[1])),
         # magnitudes below 1e-100 are flushed to 0: their squares underflow to subnormals, where no
         # variance-based kernel (fast or reference) keeps 1e-9 relative precision; prices never go there
         st.floats(-50, 50, allow_nan=False, allow_infinity=False, allow_subnormal=False).map(
@@ -407,13 +501,14 @@ def test_fast_equals_reference_other(name: str, p: dict[str, Any]) -> None:
 @given(p=panels())
 def test_rank_in_unit_interval(p: dict[str, Any]) -> None:
     x = p["x"]
+    conv = dataclasses.replace(p["conv"], rank_scale="one_over_n")  # zero_to_one: see test_peer_modes
     for f in (FAST_OPS["rank"], REFERENCE_OPS["rank"]):
-        r = f(x, conv=p["conv"])
+        r = f(x, conv=conv)
         np.testing.assert_array_equal(np.isnan(r), np.isnan(x))  # NaN exactly where x is NaN
         valid = r[~np.isnan(r)]
         assert ((valid > 0) & (valid <= 1)).all()
         # the largest value of each row ranks exactly 1 unless ties are averaged / taken at the minimum
-        if p["conv"].rank_ties in ("max", "first"):
+        if conv.rank_ties in ("max", "first"):
             for row in r:
                 if not np.isnan(row).all():
                     assert np.nanmax(row) == 1.0
@@ -424,7 +519,10 @@ def test_rank_in_unit_interval(p: dict[str, Any]) -> None:
 def test_ts_rank_in_unit_interval(p: dict[str, Any]) -> None:
     r = FAST_OPS["ts_rank"](p["x"], p["d"], conv=p["conv"])
     valid = r[~np.isnan(r)]
-    assert ((valid > 0) & (valid <= 1)).all()
+    if p["conv"].rank_scale == "zero_to_one":
+        assert ((valid >= 0) & (valid <= 1)).all()
+    else:
+        assert ((valid > 0) & (valid <= 1)).all()
 
 
 # ------------------------------------------------------------------------------- (d) no look-ahead

@@ -32,7 +32,14 @@ covariance, correlation) and decay weights are accumulated about a shift ``c`` =
 boundary, which lies inside every window that uses it, so price levels of 1e5 do not cancel away the
 variance. The same block scheme gives ``ts_min``/``ts_max``/``ts_argmin``/``ts_argmax`` and
 ``product`` (no division, so zeros are exact). ``ts_rank`` compares directly (O(d) per cell).
-``rank`` is an LSD radix sort per row (stable, so ``rank_ties="first"`` is free).
+``rank`` is an LSD radix sort per row (stable, so ``rank_ties="first"`` is free for exact ties).
+
+Ties (``conv.ties``, DESIGN §3.2). ``rank`` walks its sorted row into tie groups anchored at their
+smallest value. ``ts_rank`` counts as before and sorts the window only for a cell where some value is
+within twice the tolerance of today's without being equal (a near-tie; otherwise today's group is the
+equal values). ``ts_argmin`` moves the block scheme's position to the oldest row tied with the
+minimum; ``ts_argmax`` to the oldest row of the highest group, sorting the window only when an older
+row is a near-tie of the maximum. ``ties="exact"`` skips all of this.
 
 Numba's parallel kernels use the threading layer numba picks (``omp`` here): calling them from
 several Python threads at once is safe with ``omp``/``tbb`` but not with ``workqueue``; after a
@@ -371,9 +378,73 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True, inline="always")
+def _tied(lo, hi, atol, rtol):  # pragma: no cover - compiled
+    """``lo <= hi`` tie (the rule of Conventions.ties): hi joins the group anchored at lo."""
+    return hi == lo or hi - lo <= atol + rtol * max(math.fabs(lo), math.fabs(hi))
+
+
+@njit(cache=True)
+def _tied_position(x, j, r0, first, extreme, lowest, atol, rtol, buf):  # pragma: no cover - compiled
+    """Oldest row of column ``j`` in ``r0 .. first`` whose value is in the extreme's tie group.
+
+    ``first`` is the oldest row holding the window's exact minimum (``lowest``) or maximum
+    ``extreme``. The lowest group is every value tied with the minimum (the anchor). The highest
+    group starts at the last anchor of the sorted walk, which is near the maximum: when no older row
+    is within twice the tolerance of the maximum, ``first`` is the answer; otherwise the window
+    ``r0 .. r0 + len(buf) - 1`` is sorted into ``buf`` and walked.
+    """
+    if lowest:
+        for r in range(r0, first):
+            if _tied(extreme, x[r, j], atol, rtol):
+                return r
+        return first
+    near = first
+    for r in range(r0, first):
+        v = x[r, j]
+        if extreme - v <= 2.0 * (atol + rtol * max(math.fabs(v), math.fabs(extreme))):
+            near = r
+            break
+    if near == first:
+        return first
+    n = buf.shape[0]
+    for q in range(n):
+        buf[q] = x[r0 + q, j]
+    buf.sort()
+    anchor = buf[0]
+    for q in range(1, n):
+        if not _tied(anchor, buf[q], atol, rtol):
+            anchor = buf[q]
+    for r in range(near, first):
+        if x[r, j] >= anchor:
+            return r
+    return first
+
+
+@njit(cache=True)
+def _window_tie_counts(x, j, r0, n, xt, atol, rtol, buf):  # pragma: no cover - compiled
+    """(values in lower tie groups, size of xt's group) for the window ``r0 .. r0 + n - 1``."""
+    for q in range(n):
+        buf[q] = x[r0 + q, j]
+    buf.sort()
+    start = 0
+    anchor = buf[0]
+    for q in range(1, n + 1):
+        if q == n or not _tied(anchor, buf[q], atol, rtol):
+            if anchor <= xt <= buf[q - 1]:
+                return float(start), float(q - start)
+            if q < n:
+                start = q
+                anchor = buf[q]
+    return float(start), 1.0  # unreachable: xt is one of the values
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def _ts_argmin_kernel(x, d, sgn, want_arg):  # pragma: no cover - compiled
+def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - compiled
     # min of sgn * x over the window (sgn = -1 gives max); ties: the oldest row wins; NaN poisons.
+    # With a tie tolerance (atol, rtol > 0) the position is then moved to the oldest row of the
+    # extreme value's tie group (_tied_position).
+    tolerant = want_arg and (atol > 0.0 or rtol > 0.0)
     T, N = x.shape
     out = np.empty((T, N))
     nch = (N + _CW - 1) // _CW
@@ -384,6 +455,7 @@ def _ts_argmin_kernel(x, d, sgn, want_arg):  # pragma: no cover - compiled
         si = np.zeros((d + 1, w), dtype=np.int64)
         av = np.empty(w)
         ai = np.zeros(w, dtype=np.int64)
+        buf = np.empty(d)
         for k in range(w):
             sv[d, k] = np.inf
         for b in range(0, T, d):
@@ -425,6 +497,8 @@ def _ts_argmin_kernel(x, d, sgn, want_arg):  # pragma: no cover - compiled
                     if bv != bv:
                         out[t, j0 + k] = np.nan
                     elif want_arg:
+                        if tolerant:
+                            bi = _tied_position(x, j0 + k, t - d + 1, bi, sgn * bv, sgn > 0.0, atol, rtol, buf)
                         out[t, j0 + k] = bi - t + d  # 1 = oldest row of the window, d = today
                     else:
                         out[t, j0 + k] = sgn * bv
@@ -435,10 +509,14 @@ def _ts_argmin_kernel(x, d, sgn, want_arg):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _ts_rank_kernel(x, d, ties):  # pragma: no cover - compiled
+def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
+    # Counts values below / equal to today's. A value within twice the tie tolerance of today's but
+    # not equal to it ("near") means the tie groups need the sorted walk (_window_tie_counts);
+    # without one, today's group is exactly the values equal to it.
     T, N = x.shape
     out = np.empty((T, N))
-    inv_d = 1.0 / d
+    fd = float(d)  # ranks are divided, not multiplied by 1/d: equal ranks stay bit-equal everywhere
+    tolerant = atol > 0.0 or rtol > 0.0
     nch = (N + _CW - 1) // _CW
     for ch in prange(nch):
         j0 = ch * _CW
@@ -446,6 +524,8 @@ def _ts_rank_kernel(x, d, ties):  # pragma: no cover - compiled
         less = np.empty(w)
         same = np.empty(w)
         bad = np.empty(w)
+        near = np.empty(w)
+        buf = np.empty(d)
         for t in range(min(d - 1, T)):
             for k in range(w):
                 out[t, j0 + k] = np.nan
@@ -454,6 +534,7 @@ def _ts_rank_kernel(x, d, ties):  # pragma: no cover - compiled
                 less[k] = 0.0
                 same[k] = 0.0
                 bad[k] = 0.0
+                near[k] = 0.0
             for r in range(t - d + 1, t + 1):
                 for k in range(w):
                     v = x[r, j0 + k]
@@ -461,15 +542,23 @@ def _ts_rank_kernel(x, d, ties):  # pragma: no cover - compiled
                     less[k] += v < xt
                     same[k] += v == xt
                     bad[k] += v != v
+                    if tolerant:
+                        near[k] += (v != xt) & (
+                            math.fabs(v - xt) <= 2.0 * (atol + rtol * max(math.fabs(v), math.fabs(xt))))
             for k in range(w):
                 if bad[k] > 0.0:
                     out[t, j0 + k] = np.nan
-                elif ties == 0:
-                    out[t, j0 + k] = (less[k] + 0.5 * (same[k] + 1.0)) * inv_d
+                    continue
+                lo = less[k]
+                eq = same[k]
+                if near[k] > 0.0:
+                    lo, eq = _window_tie_counts(x, j0 + k, t - d + 1, d, x[t, j0 + k], atol, rtol, buf)
+                if ties == 0:
+                    out[t, j0 + k] = (lo + 0.5 * (eq + 1.0)) / fd
                 elif ties == 1:
-                    out[t, j0 + k] = (less[k] + 1.0) * inv_d
+                    out[t, j0 + k] = (lo + 1.0) / fd
                 else:  # max, and first (today is the latest of its ties)
-                    out[t, j0 + k] = (less[k] + same[k]) * inv_d
+                    out[t, j0 + k] = (lo + eq) / fd
     return out
 
 
@@ -480,8 +569,13 @@ _SIGN_BIT = np.uint64(1) << np.uint64(63)
 
 
 @njit(cache=True, error_model="numpy")
-def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties):  # pragma: no cover - compiled
-    """Percentile rank of one row by an LSD radix sort of order-preserving 64-bit keys."""
+def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties, atol, rtol):  # pragma: no cover - compiled
+    """Percentile rank of one row by an LSD radix sort of order-preserving 64-bit keys.
+
+    After the sort the keys are decoded back to the sorted values and walked into tie groups
+    (anchored at each group's smallest value, ``_tied``); ``ties == 3`` (first) orders a group's
+    members by column.
+    """
     n = row.shape[0]
     m = 0
     for j in range(n):
@@ -521,29 +615,41 @@ def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties):  # pragma: no 
             dst_i[pos] = src_i[i]
         src_k, dst_k = dst_k, src_k
         src_i, dst_i = dst_i, src_i
-    inv_m = 1.0 / m
+    vals_k = dst_k  # the free key buffer receives the sorted values' bits
+    for q in range(m):
+        key = src_k[q]
+        vals_k[q] = key ^ _SIGN_BIT if key & _SIGN_BIT else ~key
+    vals = vals_k.view(np.float64)
+    fm = float(m)  # (half-)integer rank / m, correctly rounded: the same bits as any other exact path
     i = 0
     while i < m:
         e = i
-        while e + 1 < m and src_k[e + 1] == src_k[i]:
+        while e + 1 < m and _tied(vals[i], vals[e + 1], atol, rtol):
             e += 1
-        if ties == 3:  # first: stable sort keeps column order within ties
+        if ties == 3:  # first: column order within the group (the stable sort keeps it for exact ties)
+            for q in range(i + 1, e + 1):
+                c = src_i[q]
+                p = q - 1
+                while p >= i and src_i[p] > c:
+                    src_i[p + 1] = src_i[p]
+                    p -= 1
+                src_i[p + 1] = c
             for q in range(i, e + 1):
-                out[src_i[q]] = (q + 1) * inv_m
+                out[src_i[q]] = (q + 1) / fm
         else:
             if ties == 0:
-                r = 0.5 * (i + e + 2) * inv_m
+                r = 0.5 * (i + e + 2) / fm
             elif ties == 1:
-                r = (i + 1) * inv_m
+                r = (i + 1) / fm
             else:
-                r = (e + 1) * inv_m
+                r = (e + 1) / fm
             for q in range(i, e + 1):
                 out[src_i[q]] = r
         i = e + 1
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _rank_kernel(x, ties):  # pragma: no cover - compiled
+def _rank_kernel(x, ties, atol, rtol):  # pragma: no cover - compiled
     T, N = x.shape
     out = np.empty((T, N))
     nblk = min(T, 256)
@@ -558,7 +664,7 @@ def _rank_kernel(x, ties):  # pragma: no cover - compiled
         idx2 = np.empty(N, dtype=np.int64)
         hist = np.empty((8, 256), dtype=np.int64)
         for t in range(blk * step, min(T, (blk + 1) * step)):
-            _rank_row(x[t], out[t], buf, keys, keys2, idx, idx2, hist, ties)
+            _rank_row(x[t], out[t], buf, keys, keys2, idx, idx2, hist, ties, atol, rtol)
     return out
 
 
@@ -614,7 +720,21 @@ def rank(x: np.ndarray, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """
     if np.ndim(x) != 2:
         raise ValueError(f"rank needs a (T, N) panel, got shape {np.shape(x)}")
-    return _rank_kernel(_panel(x), _TIES[conv.rank_ties])
+    a = _panel(x)
+    out = _rank_kernel(a, _TIES[conv.rank_ties], *conv.tie_tolerance)
+    if conv.rank_scale == "zero_to_one":
+        out = _zero_to_one(out, np.sum(~np.isnan(a), axis=1, keepdims=True).astype(np.float64))
+    return out
+
+
+def _zero_to_one(r: np.ndarray, n: np.ndarray | float) -> np.ndarray:
+    """Ranks ``k / n`` -> ``(k - 1) / (n - 1)`` (``conv.rank_scale="zero_to_one"``); NaN where n = 1.
+
+    ``k`` is an integer or a half-integer, so ``round(2 r n) / 2`` recovers it exactly.
+    """
+    k = np.round(r * n * 2.0) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _finite_or_nan((k - 1.0) / (n - 1.0))
 
 
 def scale(x: np.ndarray, a: float = 1.0, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -714,9 +834,13 @@ def stddev(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarra
 
     ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``. A constant window gives exactly 0.
     """
-    if conv.window(d) == 1:
-        return _restore(_nan_panel(_panel(x).shape), x)
-    return _windowed(_ts_std_kernel, x, d, conv)
+    n = conv.window(d)
+    if n == 1:
+        a = _panel(x)
+        one = _nan_panel(a.shape) if conv.ddof == 1 else np.where(np.isnan(a), np.nan, 0.0)
+        return _restore(one, x)
+    out = _windowed(_ts_std_kernel, x, d, conv)
+    return out * math.sqrt((n - 1) / n) if conv.ddof == 0 else out
 
 
 def decay_linear(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -724,6 +848,12 @@ def decay_linear(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.
 
     ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``; NaN if the window holds a NaN.
     """
+    if conv.decay_nan == "zero":  # NaN counts as 0; NaN only where the window has no value at all
+        a = _panel(x)
+        missing = np.isnan(a)
+        out = _windowed(_decay_linear_kernel, np.where(missing, 0.0, a), d, conv)
+        seen = _windowed(_ts_sum_kernel, (~missing).astype(np.float64), d, conv)
+        return _restore(np.where(seen > 0.0, out, np.nan), x)
     return _windowed(_decay_linear_kernel, x, d, conv)
 
 
@@ -736,6 +866,9 @@ def covariance(x: np.ndarray, y: np.ndarray, d: float, *, conv: Conventions = DE
     a, b = _panel(x), _panel(y, "y")
     _same_shape(a, b)
     out = _windowed(lambda p, n: _ts_cov_kernel(p, b, n, 0, _ZERO_VAR_REL), a, d, conv)
+    if conv.ddof == 0:
+        n = conv.window(d)
+        out = out * ((n - 1) / n)
     return _restore(out, x)
 
 
@@ -756,12 +889,12 @@ def correlation(x: np.ndarray, y: np.ndarray, d: float, *, conv: Conventions = D
 
 def ts_min(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """Rolling minimum over ``d`` rows. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``."""
-    return _windowed(_ts_argmin_kernel, x, d, conv, 1.0, False)
+    return _windowed(_ts_argmin_kernel, x, d, conv, 1.0, False, 0.0, 0.0)
 
 
 def ts_max(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """Rolling maximum over ``d`` rows. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``."""
-    return _windowed(_ts_argmin_kernel, x, d, conv, -1.0, False)
+    return _windowed(_ts_argmin_kernel, x, d, conv, -1.0, False, 0.0, 0.0)
 
 
 def ts_argmin(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -769,7 +902,7 @@ def ts_argmin(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.nda
 
     The first (oldest) occurrence wins ties. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``.
     """
-    return _windowed(_ts_argmin_kernel, x, d, conv, 1.0, True)
+    return _arg_basis(_windowed(_ts_argmin_kernel, x, d, conv, 1.0, True, *conv.tie_tolerance), d, conv)
 
 
 def ts_argmax(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -777,7 +910,12 @@ def ts_argmax(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.nda
 
     The first (oldest) occurrence wins ties. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``.
     """
-    return _windowed(_ts_argmin_kernel, x, d, conv, -1.0, True)
+    return _arg_basis(_windowed(_ts_argmin_kernel, x, d, conv, -1.0, True, *conv.tie_tolerance), d, conv)
+
+
+def _arg_basis(pos: np.ndarray, d: float, conv: Conventions) -> np.ndarray:
+    """1..d positions from the oldest row, or ``d - pos`` days ago (``conv.arg_basis="days_ago"``)."""
+    return conv.window(d) - pos if conv.arg_basis == "days_ago" else pos
 
 
 def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -786,7 +924,8 @@ def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarr
     Values in (0, 1]. ``x``: (T, N) or (T,); row ``t`` uses rows ``t-d+1 .. t``; NaN if the window
     holds a NaN.
     """
-    return _windowed(_ts_rank_kernel, x, d, conv, _TIES[conv.rank_ties])
+    out = _windowed(_ts_rank_kernel, x, d, conv, _TIES[conv.rank_ties], *conv.tie_tolerance)
+    return _zero_to_one(out, float(conv.window(d))) if conv.rank_scale == "zero_to_one" else out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -838,8 +977,11 @@ def signedpower(x: ArrayLike, a: ArrayLike, *, conv: Conventions = DEFAULT) -> n
 
 def power(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """``x ^ y`` (power, never XOR) elementwise; non-finite results (e.g. (-8) ^ 0.5, 0 ^ -1) → NaN."""
+    a, b = _float(x), _float(y)
+    if conv.power_negative == "abs":  # |x| ^ y where x < 0 and y is not an integer
+        a = np.where((a < 0.0) & np.isfinite(b) & (b != np.round(b)), np.abs(a), a)
     with np.errstate(all="ignore"):
-        return _finite_or_nan(np.power(_float(x), _float(y)))
+        return _finite_or_nan(np.power(a, b))
 
 
 def add(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -868,12 +1010,12 @@ def min2(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarr
 
     The paper's ``min(x, d)`` with a number ``d`` means ``ts_min(x, d)``: the compiler dispatches it.
     """
-    return np.minimum(_float(x), _float(y))
+    return (np.fmin if conv.minmax_nan == "skip" else np.minimum)(_float(x), _float(y))
 
 
 def max2(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:
     """Elementwise maximum of two series; NaN if either is NaN (``max(x, d)`` means ``ts_max``)."""
-    return np.maximum(_float(x), _float(y))
+    return (np.fmax if conv.minmax_nan == "skip" else np.maximum)(_float(x), _float(y))
 
 
 def _compare(f: Callable[[np.ndarray, np.ndarray], np.ndarray], x: ArrayLike, y: ArrayLike) -> np.ndarray:
@@ -936,8 +1078,16 @@ def and_(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarr
 
 
 def or_(x: ArrayLike, y: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Logical ``x || y`` (non-zero = true) as 1.0/0.0; NaN where an operand is NaN."""
-    return _compare(lambda a, b: np.logical_or(a != 0.0, b != 0.0), x, y)
+    """Logical ``x || y`` (non-zero = true) as 1.0/0.0; NaN where an operand is NaN.
+
+    ``conv.or_nan="kleene"``: 1.0 where either operand is true, even if the other is NaN.
+    """
+    out = _compare(lambda a, b: np.logical_or(a != 0.0, b != 0.0), x, y)
+    if conv.or_nan == "kleene":
+        a, b = _float(x), _float(y)
+        true = ((a != 0.0) & ~np.isnan(a)) | ((b != 0.0) & ~np.isnan(b))
+        out = np.where(true, 1.0, out)
+    return out
 
 
 def where(c: ArrayLike, a: ArrayLike, b: ArrayLike, *, conv: Conventions = DEFAULT) -> np.ndarray:

@@ -64,28 +64,55 @@ def _rolling2(x: Any, y: Any, d: float, conv: Conventions, f: Callable[[np.ndarr
 
 
 # ------------------------------------------------------------------------------------ cross-section
+def _tie_groups(values: list[float], conv: Conventions) -> list[int]:
+    """Tie-group number of each value (0 = smallest group), in the order of ``values``.
+
+    Walks the values in sorted order; a value joins the current group when it is within the tie
+    tolerance of the group's anchor (its smallest member), else it anchors a new group.
+    """
+    atol, rtol = conv.tie_tolerance
+    groups = [0] * len(values)
+    group, anchor = -1, NAN
+    for i in sorted(range(len(values)), key=lambda k: values[k]):
+        v = values[i]
+        if group < 0 or not (v == anchor or v - anchor <= atol + rtol * max(math.fabs(v), math.fabs(anchor))):
+            group, anchor = group + 1, v
+        groups[i] = group
+    return groups
+
+
+def _rank_in_groups(groups: list[int], pos: int, ties: str) -> float:
+    """1-based rank of member ``pos`` given every member's tie group (``first``: by position)."""
+    g = groups[pos]
+    less = sum(1 for h in groups if h < g)
+    same = sum(1 for h in groups if h == g)
+    if ties == "average":
+        return less + (same + 1) / 2.0
+    if ties == "min":
+        return less + 1
+    if ties == "max":
+        return less + same
+    return less + sum(1 for h in groups[: pos + 1] if h == g)  # first: ties ordered by position
+
+
 def rank(x: np.ndarray, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Percentile rank per row by counting: (#less + tie share) / #non-NaN."""
+    """Percentile rank per row by counting tie groups: (#in lower groups + tie share) / #non-NaN."""
     a = _as_2d(x)
     out = np.full(a.shape, NAN)
     for t in range(a.shape[0]):
         row = a[t]
         valid = [j for j in range(row.size) if not math.isnan(row[j])]
-        m = len(valid)
+        groups = _tie_groups([float(row[j]) for j in valid], conv)
         for pos, j in enumerate(valid):
-            v = row[j]
-            less = sum(1 for k in valid if row[k] < v)
-            same = sum(1 for k in valid if row[k] == v)
-            if conv.rank_ties == "average":
-                r = less + (same + 1) / 2.0
-            elif conv.rank_ties == "min":
-                r = less + 1
-            elif conv.rank_ties == "max":
-                r = less + same
-            else:  # first: ties ordered by column
-                r = less + sum(1 for k in valid[: pos + 1] if row[k] == v)
-            out[t, j] = r / m
+            out[t, j] = _scaled(_rank_in_groups(groups, pos, conv.rank_ties), len(valid), conv)
     return out
+
+
+def _scaled(k: float, n: int, conv: Conventions) -> float:
+    """1-based rank k of n values as k / n, or (k - 1) / (n - 1) (NaN for n = 1) with zero_to_one."""
+    if conv.rank_scale == "one_over_n":
+        return k / n
+    return (k - 1) / (n - 1) if n > 1 else NAN
 
 
 def scale(x: np.ndarray, a: float = 1.0, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -156,38 +183,55 @@ def product(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarr
     return _rolling(x, d, conv, lambda w: math.prod(w))
 
 
-def _sample_std(w: np.ndarray) -> float:
-    if w.size < 2:
-        return NAN
-    mean = math.fsum(w) / w.size
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in w) / (w.size - 1))
-
-
 def stddev(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Two-pass sample standard deviation (ddof=1) of the window."""
-    return _rolling(x, d, conv, _sample_std)
+    """Two-pass standard deviation of the window, dividing by (size - conv.ddof); NaN if that is 0."""
+
+    def f(w: np.ndarray) -> float:
+        if w.size - conv.ddof < 1:
+            return NAN
+        mean = math.fsum(w) / w.size
+        return math.sqrt(math.fsum((v - mean) ** 2 for v in w) / (w.size - conv.ddof))
+
+    return _rolling(x, d, conv, f)
 
 
 def decay_linear(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """sum(w_i x_i) / sum(w_i) with w = 1 (oldest) .. d (today)."""
+    """sum(w_i x_i) / sum(w_i) with w = 1 (oldest) .. d (today).
+
+    ``conv.decay_nan="zero"``: a NaN adds nothing (its weight stays in the denominator); a window
+    without any value is NaN.
+    """
 
     def f(w: np.ndarray) -> float:
         weights = range(1, w.size + 1)
         return math.fsum(wi * v for wi, v in zip(weights, w, strict=True)) / sum(weights)
 
-    return _rolling(x, d, conv, f)
-
-
-def _sample_cov(a: np.ndarray, b: np.ndarray) -> float:
-    if a.size < 2:
-        return NAN
-    ma, mb = math.fsum(a) / a.size, math.fsum(b) / b.size
-    return math.fsum((u - ma) * (v - mb) for u, v in zip(a, b, strict=True)) / (a.size - 1)
+    if conv.decay_nan == "nan":
+        return _rolling(x, d, conv, f)
+    a = _as_2d(x)
+    n = conv.window(d)
+    out = np.full(a.shape, NAN)
+    for j in range(a.shape[1]):
+        for t in range(n - 1, a.shape[0]):
+            win = a[t - n + 1 : t + 1, j]
+            if not np.isnan(win).all():
+                out[t, j] = f(np.where(np.isnan(win), 0.0, win))
+    return _back(out, x)
 
 
 def covariance(x: np.ndarray, y: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Two-pass sample covariance (ddof=1) of the two windows."""
-    return _rolling2(x, y, d, conv, _sample_cov)
+    """Two-pass covariance of the two windows, dividing by (size - conv.ddof).
+
+    One-row windows are NaN under either ddof (what the peers' pandas ``rolling.cov`` gives).
+    """
+
+    def f(a: np.ndarray, b: np.ndarray) -> float:
+        if a.size < 2:
+            return NAN
+        ma, mb = math.fsum(a) / a.size, math.fsum(b) / b.size
+        return math.fsum((u - ma) * (v - mb) for u, v in zip(a, b, strict=True)) / (a.size - conv.ddof)
+
+    return _rolling2(x, y, d, conv, f)
 
 
 def correlation(x: np.ndarray, y: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
@@ -220,39 +264,32 @@ def ts_max(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarra
     return _rolling(x, d, conv, lambda w: float(max(w)))
 
 
-def _first_position(w: np.ndarray, target: float) -> float:
-    for i, v in enumerate(w):
-        if v == target:
-            return float(i + 1)  # 1 = oldest row
-    raise AssertionError("unreachable")
+def _first_in_group(w: np.ndarray, conv: Conventions, lowest: bool) -> float:
+    """1-based position (1 = oldest row) of the first value in the lowest (or highest) tie group."""
+    groups = _tie_groups([float(v) for v in w], conv)
+    target = 0 if lowest else max(groups)
+    position = groups.index(target) + 1
+    return float(w.size - position if conv.arg_basis == "days_ago" else position)
 
 
 def ts_argmin(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """1-based position (from the oldest row) of the first occurrence of the window's minimum."""
-    return _rolling(x, d, conv, lambda w: _first_position(w, min(w)))
+    """1-based position (from the oldest row) of the first value tied (conv.ties) with the minimum."""
+    return _rolling(x, d, conv, lambda w: _first_in_group(w, conv, lowest=True))
 
 
 def ts_argmax(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """1-based position (from the oldest row) of the first occurrence of the window's maximum."""
-    return _rolling(x, d, conv, lambda w: _first_position(w, max(w)))
+    """1-based position (from the oldest row) of the first value in the window's highest tie group."""
+    return _rolling(x, d, conv, lambda w: _first_in_group(w, conv, lowest=False))
 
 
 def ts_rank(x: np.ndarray, d: float, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """Rank of the last value among the window's values (ties per conv.rank_ties) / window size."""
+    """Rank of the last value among the window's tie groups (conv.rank_ties) / window size.
 
-    def f(w: np.ndarray) -> float:
-        today = w[-1]
-        less = sum(1 for v in w if v < today)
-        same = sum(1 for v in w if v == today)
-        if conv.rank_ties == "average":
-            r = less + (same + 1) / 2.0
-        elif conv.rank_ties == "min":
-            r = less + 1
-        else:  # max; first = max because today is the latest of its ties
-            r = less + same
-        return r / w.size
-
-    return _rolling(x, d, conv, f)
+    ``first`` equals ``max`` here: today is the latest of its ties.
+    """
+    ties = "max" if conv.rank_ties == "first" else conv.rank_ties
+    return _rolling(x, d, conv, lambda w: _scaled(_rank_in_groups(_tie_groups([float(v) for v in w], conv),
+                                                                  w.size - 1, ties), w.size, conv))
 
 
 # -------------------------------------------------------------------------------------- elementwise
@@ -309,8 +346,41 @@ def signedpower(x: Any, a: Any, *, conv: Conventions = DEFAULT) -> np.ndarray:
 
 
 def power(x: Any, y: Any, *, conv: Conventions = DEFAULT) -> np.ndarray:
-    """x ** y, non-finite (or complex) results -> NaN."""
-    return _each(_pow, x, y)
+    """x ** y, non-finite (or complex) results -> NaN; ``power_negative="abs"``: |x| ** y for x < 0
+    and a non-integer y."""
+
+    def f(a: float, b: float) -> float:
+        if conv.power_negative == "abs" and a < 0 and math.isfinite(b) and b != math.floor(b):
+            a = -a
+        return _pow(a, b)
+
+    return _each(f, x, y)
+
+
+def _minmax(pick: Callable[[float, float], float]) -> Callable[..., np.ndarray]:
+    def op(x: Any, y: Any, *, conv: Conventions = DEFAULT) -> np.ndarray:
+        def f(a: float, b: float) -> float:
+            if math.isnan(a) or math.isnan(b):
+                if conv.minmax_nan == "propagate":
+                    return NAN
+                return b if math.isnan(a) else a
+            return pick(a, b)
+
+        return _each(f, x, y)
+
+    return op
+
+
+def or_(x: Any, y: Any, *, conv: Conventions = DEFAULT) -> np.ndarray:
+    """x || y as 1.0/0.0; NaN if an operand is NaN, unless ``or_nan="kleene"`` and the other is true."""
+
+    def f(a: float, b: float) -> float:
+        if _nan_in(a, b):
+            known_true = (not math.isnan(a) and a != 0) or (not math.isnan(b) and b != 0)
+            return 1.0 if conv.or_nan == "kleene" and known_true else NAN
+        return float(a != 0 or b != 0)
+
+    return _each(f, x, y)
 
 
 def _binary(f: Callable[[float, float], float]) -> Callable[..., np.ndarray]:
@@ -356,8 +426,8 @@ REFERENCE_OPS: dict[str, Callable[..., np.ndarray]] = {
     "log": _log,
     "sign": _sign,
     "power": power,
-    "min2": _binary(lambda a, b: a if a <= b else b),
-    "max2": _binary(lambda a, b: a if a >= b else b),
+    "min2": _minmax(lambda a, b: a if a <= b else b),
+    "max2": _minmax(lambda a, b: a if a >= b else b),
     "lt": _binary(lambda a, b: float(a < b)),
     "le": _binary(lambda a, b: float(a <= b)),
     "gt": _binary(lambda a, b: float(a > b)),
@@ -365,7 +435,7 @@ REFERENCE_OPS: dict[str, Callable[..., np.ndarray]] = {
     "eq": _binary(lambda a, b: float(a == b)),
     "ne": _binary(lambda a, b: float(a != b)),
     "and_": _binary(lambda a, b: float(a != 0 and b != 0)),
-    "or_": _binary(lambda a, b: float(a != 0 or b != 0)),
+    "or_": or_,
     "where": where,
     "add": _binary(lambda a, b: a + b),
     "sub": _binary(lambda a, b: a - b),
