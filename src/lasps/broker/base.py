@@ -177,8 +177,12 @@ class Broker(Protocol):
         """Place a sell order (``price=None``: market)."""
         ...
 
-    def cancel(self, order_id: str) -> Order:
-        """Cancel the unfilled remainder of the broker order ``order_id``."""
+    def cancel(self, order_id: str, *, known: Order | None = None) -> Order:
+        """Cancel the unfilled remainder of the broker order ``order_id``.
+
+        ``known``: the order as the journal knows it (code, side, quantities); a broker may use it
+        instead of listing its open orders first.
+        """
         ...
 
     def open_orders(self) -> list[Order]:

@@ -323,8 +323,9 @@ class KiwoomOcxBroker:
                 return o
         raise OrderNotFound(f"OpenAPI+ has no unfilled order {order_id}", where="order id")
 
-    def cancel(self, order_id: str) -> Order:
-        """SendOrder type 3 (buy) / 4 (sell) for the unfilled quantity."""
+    def cancel(self, order_id: str, *, known: Order | None = None) -> Order:
+        """SendOrder type 3 (buy) / 4 (sell) for the unfilled quantity (read from OPT10075: the journal's
+        ``known`` quantities may lag the fills)."""
         o = self._open(order_id)
         kind = ORDER_BUY_CANCEL if o.side is Side.BUY else ORDER_SELL_CANCEL
         try:
@@ -335,7 +336,7 @@ class KiwoomOcxBroker:
         self.orders[order_id] = c
         return c
 
-    def modify(self, order_id: str, qty: int, price: float) -> Order:
+    def modify(self, order_id: str, qty: int, price: float, *, known: Order | None = None) -> Order:
         """SendOrder type 5 (buy) / 6 (sell): new price for ``qty`` shares; returns the new order."""
         o = self._open(order_id)
         kind = ORDER_BUY_MODIFY if o.side is Side.BUY else ORDER_SELL_MODIFY

@@ -14,7 +14,7 @@ environment                 meaning                                 default
 ``LASPS_KIWOOM_SECRETKEY``  Kiwoom REST secret key (secret)           —
 ``LASPS_KIWOOM_ACCOUNT``    account number (secret)                   —
 ``LASPS_KIWOOM_HOST``       REST base URL                             ``https://api.kiwoom.com``
-``LASPS_KIWOOM_RPS``        REST requests per second                  4
+``LASPS_KIWOOM_RPS``        REST requests per second                  by host: mock 1, real 5, other 5
 ``LASPS_KIWOOM_TIMEOUT_S``  REST request timeout (seconds)            10
 ``LASPS_API_TOKEN``         bearer token of the service's order API   — (order API disabled)
 ``LASPS_SECRETS_FILE``      path of a secrets file (TOML)             ``$LASPS_HOME/secrets.toml``
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from lasps.errors import ConfigError
@@ -46,6 +46,12 @@ REAL_HOST = "https://api.kiwoom.com"
 MOCK_HOST = "https://mockapi.kiwoom.com"
 SECRET_FIELDS = ("kiwoom_appkey", "kiwoom_secretkey", "kiwoom_account", "api_token")
 BROKERS = ("paper", "kiwoom-rest", "kiwoom-ocx")
+#: Documented request limits (requests per second): the mock host allows 1 query/s (모의투자 terms of
+#: service), the real host 5/s. Other base URLs (a local test server) have no documented limit.
+MOCK_RPS_LIMIT = 1.0
+REAL_RPS_LIMIT = 5.0
+OTHER_RPS_LIMIT = float("inf")
+DEFAULT_OTHER_RPS = 5.0
 
 
 _HOME_OVERRIDE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("lasps_home_override", default=None)
@@ -140,7 +146,9 @@ class BrokerSettings(BaseSettings):
     kiwoom_secretkey: SecretStr | None = None
     kiwoom_account: SecretStr | None = None
     kiwoom_host: str = Field(default=REAL_HOST)
-    kiwoom_rps: float = Field(default=4.0, gt=0, le=100)
+    kiwoom_rps: float | None = Field(default=None, gt=0,
+                                     description="REST requests per second; default and maximum follow the host "
+                                                 "(mock 1, real 5).")
     kiwoom_timeout_s: float = Field(default=10.0, gt=0, le=120)
     api_token: SecretStr | None = None
 
@@ -155,7 +163,18 @@ class BrokerSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _FilesSource(settings_cls))
 
+    @model_validator(mode="after")
+    def _rps_within_the_host_limit(self) -> BrokerSettings:
+        if self.kiwoom_rps is not None:
+            check_rps(self.kiwoom_host, self.kiwoom_rps)
+        return self
+
     # -- derived ---------------------------------------------------------------------------------
+    @property
+    def kiwoom_pacing(self) -> float:
+        """Requests per second the REST client paces itself to (``kiwoom_rps`` or the host's default)."""
+        return self.kiwoom_rps if self.kiwoom_rps is not None else default_rps(self.kiwoom_host)
+
     @property
     def kiwoom_is_real(self) -> bool:
         """True when ``kiwoom_host`` is the real-money host ``api.kiwoom.com``."""
@@ -193,6 +212,38 @@ def is_real_host(url: str) -> bool:
     return host == "api.kiwoom.com"
 
 
+def is_mock_host(url: str) -> bool:
+    """True if ``url`` points at the Kiwoom mock-trading host (``mockapi.kiwoom.com``)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == "mockapi.kiwoom.com"
+
+
+def rps_limit(url: str) -> float:
+    """The documented request limit (per second) of the host of ``url``."""
+    if is_real_host(url):
+        return REAL_RPS_LIMIT
+    if is_mock_host(url):
+        return MOCK_RPS_LIMIT
+    return OTHER_RPS_LIMIT
+
+
+def default_rps(url: str) -> float:
+    """Default pacing for ``url``: the host's documented limit (mock 1/s, real 5/s), 5/s elsewhere."""
+    if is_real_host(url) or is_mock_host(url):
+        return rps_limit(url)
+    return DEFAULT_OTHER_RPS
+
+
+def check_rps(url: str, rps: float) -> float:
+    """``rps`` if it is > 0 and within the documented limit of ``url``'s host, else a ``ValueError``."""
+    limit = rps_limit(url)
+    if not rps > 0 or rps > limit:
+        host = urlsplit(url).hostname or url
+        raise ValueError(f"LASPS_KIWOOM_RPS={rps:g} is above the documented limit of {host} ({limit:g} "
+                         "requests/s); the host would throttle every request beyond it")
+    return float(rps)
+
+
 def is_loopback(url: str) -> bool:
     """True if ``url``'s host is a loopback address (``127.0.0.0/8``, ``::1``, ``localhost``)."""
     import ipaddress
@@ -215,6 +266,11 @@ def get_broker_settings(**overrides: Any) -> BrokerSettings:
     token = _HOME_OVERRIDE.set(Path(home) if home is not None else None)
     try:
         return BrokerSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+                             for e in exc.errors())
+        raise ConfigError(f"invalid broker settings: {problems}", where="environment / lasps.toml",
+                          fix="see docs/orders.md, Settings") from None
     finally:
         _HOME_OVERRIDE.reset(token)
 
@@ -224,5 +280,6 @@ def mask_account(account: str) -> str:
     return "****" + account[-4:] if len(account) > 4 else "****"
 
 
-__all__ = ["BROKERS", "MOCK_HOST", "REAL_HOST", "BrokerSettings", "check_private", "get_broker_settings",
-           "is_loopback", "is_real_host", "mask_account", "secrets_file_path"]
+__all__ = ["BROKERS", "MOCK_HOST", "MOCK_RPS_LIMIT", "REAL_HOST", "REAL_RPS_LIMIT", "BrokerSettings", "check_private",
+           "check_rps", "default_rps", "get_broker_settings", "is_loopback", "is_mock_host", "is_real_host",
+           "mask_account", "rps_limit", "secrets_file_path"]
