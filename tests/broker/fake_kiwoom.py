@@ -88,6 +88,7 @@ class FakeKiwoom:
     page_size: int = 2
     order_time: str = "100000"
     requests: list[Recorded] = field(default_factory=list)
+    accepted: list[Recorded] = field(default_factory=list)  # requests answered with return_code 0
     orders: dict[str, FakeOrder] = field(default_factory=dict)
     faults: dict[str, collections.deque[Fault]] = field(default_factory=lambda: collections.defaultdict(
         collections.deque))
@@ -133,6 +134,10 @@ class FakeKiwoom:
 
     def calls(self, api_id: str) -> list[Recorded]:
         return [r for r in self.requests if r.api_id == api_id]
+
+    def processed(self, api_id: str) -> list[Recorded]:
+        """Requests of ``api_id`` that the server carried out (answered with ``return_code`` 0)."""
+        return [r for r in self.accepted if r.api_id == api_id]
 
     def order_calls(self) -> list[Recorded]:
         return [r for r in self.requests if r.api_id in ("kt10000", "kt10001")]
@@ -248,6 +253,9 @@ class FakeKiwoom:
             self._reply(h, 200, {"return_code": 0, "return_msg": "too late"})
             return
         code, reply, extra = self._dispatch(api_id, body, headers)
+        if code == 200 and reply.get("return_code") == 0:
+            with self._lock:
+                self.accepted.append(Recorded(api_id, h.path, headers, body))
         if fault is not None and fault.kind == "timeout":
             time.sleep(fault.delay)
         self._reply(h, code, reply, extra)
