@@ -10,13 +10,17 @@
 
 The home directory comes from the :func:`get_home` dependency (settings: ``$LASPS_HOME``); tests and
 the service may override it (``app.dependency_overrides[get_home] = lambda: path``) or build a router for
-a fixed home with :func:`create_router`. The store is opened read-only for each request.
+a fixed home with :func:`create_router`. The store is opened read-only for each request through a
+:class:`~lasps.data.readthrough.ReadThrough`: while another process holds the DuckDB write lock the last
+answer read is served (``"store_status": "busy"`` and its ``as_of`` time) instead of failing; an answer
+never read before gets 503 with ``Retry-After``. :func:`warm` reads the usual answers at service start.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,8 +28,9 @@ from typing import Annotated, Any
 import duckdb
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from lasps.data.readthrough import Read, ReadThrough, StoreBusy
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
-from lasps.errors import LaspsError
+from lasps.errors import LaspsError, StoreError
 
 PREDICTIONS_TABLE = "predictions"  # created by lasps.ml.predictor (CREATE TABLE IF NOT EXISTS)
 _FIELDS = ("code", "name", "sector_id", "sector_name", "p_sell", "p_hold", "p_buy", "score", "pred_class",
@@ -47,11 +52,26 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _open(home: Path) -> Any:
-    from lasps.data.store import MarketStore
+_READERS: dict[Path, ReadThrough] = {}
+_READERS_LOCK = threading.Lock()
+BUSY_RETRY_AFTER_S = 2
 
+
+def reader(home: Path) -> ReadThrough:
+    """The (process-wide) read-through reader of ``home``'s store."""
+    key = Path(home).resolve()
+    with _READERS_LOCK:
+        if key not in _READERS:
+            _READERS[key] = ReadThrough(key)
+        return _READERS[key]
+
+
+def _read(home: Path, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Read[Any]:
     try:
-        return MarketStore(home, read_only=True)
+        return reader(home).read(key, compute)
+    except StoreBusy as exc:
+        raise HTTPException(status_code=503, detail=f"{exc.what}; {exc.fix}",
+                            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}) from exc
     except LaspsError as exc:
         raise HTTPException(status_code=404, detail=f"no market store: {exc.what}") from exc
 
@@ -61,61 +81,79 @@ def _has_table(con: Any, name: str) -> bool:
     return bool(row and row[0])
 
 
-def read_predictions(home: Path, date: dt.date | None = None, model: str | None = None,
-                     limit: int | None = None) -> dict[str, Any]:
-    """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored)."""
+def _predictions(con: Any, date: dt.date | None, model: str | None) -> dict[str, Any]:
+    """Every stored prediction of one (date, model) — what ``/predict`` shows (``limit`` is applied later)."""
     hint = "run `lasps ml predict --checkpoint RUN/model.pt --date D`"
-    with _open(home) as store:
-        con = store.con
-        if not _has_table(con, PREDICTIONS_TABLE):
-            raise HTTPException(status_code=404, detail=f"no predictions stored yet; {hint}")
-        where, params = [], []
-        if model is not None:
-            where.append("model = ?")
-            params.append(model)
-        if date is None:
-            cond = f"WHERE {' AND '.join(where)}" if where else ""
-            row = con.execute(f"SELECT max(date) FROM {PREDICTIONS_TABLE} {cond}", params).fetchone()
-            if not row or row[0] is None:
-                which = f" for model {model}" if model else ""
-                raise HTTPException(status_code=404, detail=f"no predictions stored{which}; {hint}")
-            date = row[0]
-        where.append("date = ?")
-        params.append(date)
-        cond = " AND ".join(where)
-        models = [r[0] for r in con.execute(
-            f"SELECT model FROM {PREDICTIONS_TABLE} WHERE {cond} GROUP BY model ORDER BY max(created_at) DESC, model",
-            params).fetchall()]
-        if not models:
-            raise HTTPException(status_code=404, detail=f"no predictions for {date}"
-                                f"{f' from model {model}' if model else ''}; {hint}")
-        chosen = model or models[0]
-        sql = (f"SELECT {', '.join(_FIELDS)}, task, created_at FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ? "
-               "ORDER BY rank, code")
-        rows = con.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), [chosen, date]).fetchall()
-        total_row = con.execute(f"SELECT count(*) FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ?",
-                                [chosen, date]).fetchone()
+    if not _has_table(con, PREDICTIONS_TABLE):
+        return {"missing": f"no predictions stored yet; {hint}"}
+    where, params = [], []
+    if model is not None:
+        where.append("model = ?")
+        params.append(model)
+    if date is None:
+        cond = f"WHERE {' AND '.join(where)}" if where else ""
+        row = con.execute(f"SELECT max(date) FROM {PREDICTIONS_TABLE} {cond}", params).fetchone()
+        if not row or row[0] is None:
+            which = f" for model {model}" if model else ""
+            return {"missing": f"no predictions stored{which}; {hint}"}
+        date = row[0]
+    where.append("date = ?")
+    params.append(date)
+    cond = " AND ".join(where)
+    models = [r[0] for r in con.execute(
+        f"SELECT model FROM {PREDICTIONS_TABLE} WHERE {cond} GROUP BY model ORDER BY max(created_at) DESC, model",
+        params).fetchall()]
+    if not models:
+        return {"missing": f"no predictions for {date}{f' from model {model}' if model else ''}; {hint}"}
+    chosen = model or models[0]
+    sql = (f"SELECT {', '.join(_FIELDS)}, task, created_at FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ? "
+           "ORDER BY rank, code")
+    rows = con.execute(sql, [chosen, date]).fetchall()
     preds = [{k: _clean(v) for k, v in zip(_FIELDS, r[: len(_FIELDS)], strict=True)} for r in rows]
     task = rows[0][len(_FIELDS)] if rows else None
     created = rows[0][len(_FIELDS) + 1] if rows else None
     return {"date": _clean(date), "model": chosen, "models": models, "task": task, "created_at": _clean(created),
-            "count": int(total_row[0]) if total_row else len(preds), "predictions": preds}
+            "count": len(preds), "predictions": preds}
+
+
+def read_predictions(home: Path, date: dt.date | None = None, model: str | None = None,
+                     limit: int | None = None) -> dict[str, Any]:
+    """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored, 503 while a writer
+    holds the store and this answer was never read)."""
+    got = _read(home, ("predict", date, model), lambda con: _predictions(con, date, model))
+    payload = dict(got.value)
+    if "missing" in payload:
+        raise HTTPException(status_code=404, detail=payload["missing"])
+    if limit:
+        payload["predictions"] = payload["predictions"][: int(limit)]
+    return payload | got.meta()
+
+
+def _sector_counts(con: Any) -> tuple[dict[int, int], int]:
+    counts: dict[int, int] = {}
+    unmapped = 0
+    for sid, n in con.execute("SELECT sector_id, count(*) FROM stocks GROUP BY sector_id").fetchall():
+        if sid is None or int(sid) < 0:
+            unmapped += int(n)
+        else:
+            counts[int(sid)] = int(n)
+    return counts, unmapped
 
 
 def read_sectors(home: Path) -> dict[str, Any]:
-    """The payload of ``/sectors``: the 13 sectors with their stock counts (0 without a store)."""
+    """The payload of ``/sectors``: the 13 sectors with their stock counts (0 without a store). While a
+    writer holds the store, the counts last read are served (``store_status`` "busy", ``as_of``)."""
     counts: dict[int, int] = {}
     unmapped = 0
     stored = True
+    meta: dict[str, Any] = {}
     try:
-        with _open(home) as store:
-            for sid, n in store.con.execute(
-                    "SELECT sector_id, count(*) FROM stocks GROUP BY sector_id").fetchall():
-                if sid is None or int(sid) < 0:
-                    unmapped += int(n)
-                else:
-                    counts[int(sid)] = int(n)
-    except HTTPException:
+        got = _read(home, ("sectors",), _sector_counts)
+        counts, unmapped = got.value
+        meta = got.meta()
+    except HTTPException as exc:
+        if exc.status_code == 503:
+            raise
         stored = False
     except duckdb.Error:  # pragma: no cover - a store without the stocks table
         stored = False
@@ -124,7 +162,16 @@ def read_sectors(home: Path) -> dict[str, Any]:
         "store": stored,
         "sectors": [{"id": i, "name": SECTOR_NAMES[i], "stocks": counts.get(i, 0)} for i in range(NUM_SECTORS)],
         "unmapped_stocks": unmapped,
-    }
+    } | meta
+
+
+def warm(home: Path) -> None:
+    """Read the sectors and the latest predictions once (so they can be served during a later write)."""
+    for fn in (read_sectors, read_predictions):
+        try:
+            fn(home)
+        except (HTTPException, StoreError, duckdb.Error):
+            continue
 
 
 def create_router(home_dep: Callable[[], Path] = get_home) -> APIRouter:

@@ -244,8 +244,10 @@ def create_app(home: Path | str | None = None, *, order_router: APIRouter | None
     app.include_router(api_router(home, probe))
     app.include_router(order_router or _order_router(home), prefix="/api")
     from lasps.ml.api import create_router as ml_router  # no torch needed: reads stored predictions
+    from lasps.ml.api import warm as warm_ml
 
     app.include_router(ml_router(lambda: home), prefix="/api")
+    warm_ml(home)  # remembered answers keep /api/sectors and /api/predict answering under a writer
     app.include_router(pages_router(home, probe))
 
     @app.exception_handler(StarletteHTTPException)
