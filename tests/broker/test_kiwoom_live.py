@@ -258,3 +258,14 @@ def test_modify_of_a_paper_order_is_refused(tmp_path: Path) -> None:
     d.buy("005380", 1, 250_000.0, client_order_id="x")
     with pytest.raises(ConfigError, match="cannot modify"):
         d.modify("x", 249_500.0)
+
+
+def test_a_refused_cancel_of_an_order_filled_meanwhile_settles_the_journal(tmp_path: Path, fake: FakeKiwoom) -> None:
+    d = desk(tmp_path, fake)
+    d.buy("005380", 2, 250_000.0, client_order_id="late")
+    fake.fill("0000002", 2, 250_000)  # filled before the cancel arrives
+    with pytest.raises(BrokerError, match="refused to cancel"):
+        d.cancel("late")
+    j = d.journal.get("late")
+    assert j is not None and j.state is OrderState.FILLED and j.avg_fill_price == 250_000.0
+    assert any(e["event"] == "cancel failed" for e in d.journal.audit_log("late"))

@@ -235,9 +235,12 @@ class OrderNotFound(BrokerError):
 
 
 def find_order(orders: Sequence[Order], order_id: str) -> Order | None:
-    """The order in ``orders`` whose broker or client id is ``order_id``."""
+    """The order in ``orders`` whose client id is ``order_id`` or whose broker order number is ``order_id``
+    in any zero padding (:func:`~lasps.broker.order_numbers.same_order_no`)."""
+    from lasps.broker.order_numbers import same_order_no
+
     for o in orders:
-        if order_id in (o.broker_order_id, o.client_order_id):
+        if order_id == o.client_order_id or same_order_no(order_id, o.broker_order_id):
             return o
     return None
 

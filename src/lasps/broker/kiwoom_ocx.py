@@ -49,6 +49,7 @@ from lasps.broker.base import (
     Position,
     Side,
 )
+from lasps.broker.order_numbers import same_order_no
 from lasps.broker.ratelimit import RateLimiter
 from lasps.broker.redact import get_logger, redact, register_secrets
 from lasps.data.calendar import KST
@@ -344,7 +345,7 @@ class KiwoomOcxBroker:
 
     def _open(self, order_id: str) -> Order:
         for o in self.open_orders():
-            if o.broker_order_id == order_id:
+            if same_order_no(o.broker_order_id, order_id):
                 return o
         raise OrderNotFound(f"OpenAPI+ has no unfilled order {order_id}", where="order id")
 

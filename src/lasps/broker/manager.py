@@ -482,6 +482,7 @@ class OrderManager:
         except BrokerError as exc:
             self.journal.note(self._now(), "cancel failed", {"error": exc.what}, broker=self.broker.name,
                               client_order_id=j.client_order_id)
+            self.reconcile(only=[j.client_order_id or ""])  # e.g. filled meanwhile: the journal says so
             raise
         if result.state is OrderState.CANCELLED:
             return self.journal.update(j.client_order_id or "", self._now(), "cancelled", state=OrderState.CANCELLED,
