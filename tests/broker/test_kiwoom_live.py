@@ -236,6 +236,13 @@ def test_modify_goes_through_guard_and_journal(tmp_path: Path, fake: FakeKiwoom)
     d.reconcile()
     assert d.journal.get("m2").state is OrderState.ACKNOWLEDGED  # type: ignore[union-attr]
     assert len(fake.calls("ka10075")) == 2  # the two reconciliations; modify itself listed nothing
+    events = len(d.journal.audit_log())
+    with pytest.raises(BrokerError, match="CANCELLED"):
+        d.modify("m", 249_500.0)  # the original is settled: nothing to modify
+    again = d.modify("m2", 249_000.0, client_order_id="m3")
+    assert again.broker_order_id == "0000004" and len(fake.calls("kt10002")) == 2
+    assert d.modify("m2", 249_000.0, client_order_id="m3") == d.journal.get("m3")  # a retry sends nothing more
+    assert len(fake.calls("kt10002")) == 2 and len(d.journal.audit_log()) > events
     assert fake.errors == []
 
 

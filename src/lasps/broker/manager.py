@@ -405,8 +405,13 @@ class OrderManager:
         (new client id; the broker's new order number) whose audit log names the original. Once the
         broker acknowledges it, the original is CANCELLED ("modified") if all of its unfilled quantity
         moved, else it stays open with a note. Returns the new journaled order; refusals raise
-        :class:`OrderRejected` with ``.order`` set (nothing sent).
+        :class:`OrderRejected` with ``.order`` set (nothing sent). A retry with the same
+        ``client_order_id`` returns the journaled modification and sends nothing.
         """
+        done = self.journal.get(client_order_id) if client_order_id else None
+        if done is not None:  # a retried modify: answered from the journal, never sent twice
+            return self._retry(done, OrderRequest(done.code, done.side, done.qty if qty is None else qty, price,
+                                                  client_order_id))
         j = self.journal.find(order_id, self.broker.name)
         if j is None:
             raise OrderNotFound(f"order {order_id} is not in the journal of {self.broker.name}", where="order id",
@@ -433,20 +438,19 @@ class OrderManager:
 
         cid = client_order_id or new_client_order_id(self._now())
         request = OrderRequest(j.code, j.side, want, price, cid)  # type: ignore[arg-type]
-        if self.journal.get(cid) is None:
-            self.journal.note(self._now(), "modify requested", {"new_client_order_id": cid, "qty": repr(want),
-                                                                "price": repr(price)},
-                              broker=self.broker.name, client_order_id=j.client_order_id)
+        self.journal.note(self._now(), "modify requested", {"new_client_order_id": cid, "qty": repr(want),
+                                                            "price": repr(price)},
+                          broker=self.broker.name, client_order_id=j.client_order_id)
         new = self.place(request, confirm=confirm, send=send)
         if new.state in (OrderState.ACKNOWLEDGED, OrderState.PARTIALLY_FILLED, OrderState.FILLED):
             self.journal.note(self._now(), "modifies", {"original": j.client_order_id,
                                                         "original_broker_order_id": orig_id},
                               broker=self.broker.name, client_order_id=cid)
             current = self.journal.get(j.client_order_id or "") or j
-            if new.qty >= current.remaining_qty and current.state.open:
+            if current.state.open and new.qty >= current.remaining_qty:
                 self.journal.update(j.client_order_id or "", self._now(), "modified", state=OrderState.CANCELLED,
                                     reason=f"modified: the unfilled {new.qty} moved to {cid} @ {new.price:,.0f}")
-            else:
+            elif current.state.open:
                 self.journal.note(self._now(), "partly modified", {"moved": new.qty, "to": cid},
                                   broker=self.broker.name, client_order_id=j.client_order_id)
         return new
