@@ -87,7 +87,9 @@ class FakeStock:
                 "KOSDAQ": {"035720": ["카카오", "IT 서비스", 53900, 200, 0.37, 23969466245100]}}[market]
         return _by_ticker(rows, cols)
 
-    def get_index_ohlcv(self, fromdate: str, todate: str, ticker: str, freq: str = "d") -> pd.DataFrame:
+    def get_index_ohlcv(self, fromdate: str, todate: str, ticker: str, freq: str = "d",
+                        name_display: bool = True) -> pd.DataFrame:
+        self.name_display = name_display  # pykrx's default True looks the index name up
         self._hit("get_index_ohlcv", fromdate, todate, ticker)
         frame = pd.DataFrame(
             {"시가": [2587.71], "고가": [2592.88], "저가": [2568.98], "종가": [2578.08],

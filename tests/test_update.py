@@ -93,7 +93,9 @@ class FakeKrx:
         rows = {NEW_LISTING[0]: [NEW_LISTING[1], "화학", 36000, 0, 0.0, 1e12]} if market == "KOSPI" else {}
         return self._frame(rows, ["종목명", "업종명", "종가", "대비", "등락률", "시가총액"])
 
-    def get_index_ohlcv(self, fromdate: str, todate: str, ticker: str, freq: str = "d") -> pd.DataFrame:
+    def get_index_ohlcv(self, fromdate: str, todate: str, ticker: str, freq: str = "d",
+                        name_display: bool = True) -> pd.DataFrame:
+        self.name_display = name_display  # pykrx's default True looks the index name up
         self.calls += 1
         days = pd.DatetimeIndex(sessions(fromdate, todate), name="날짜")
         level = 2500.0 if ticker == "1001" else 850.0

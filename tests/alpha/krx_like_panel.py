@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lasps.data.krx_rules import price_limits, round_to_tick
 from lasps.data.panel import Panel
+from lasps.krx.rules import price_limits, round_to_tick
 
 
 def make_krx_like_panel(T: int = 300, N: int = 20, seed: int = 0, *, sectors: int = 4) -> Panel:

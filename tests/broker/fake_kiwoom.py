@@ -2,8 +2,20 @@
 
 It implements au10001 (token), kt10000–kt10003 (orders), ka10075 (unfilled, paged), ka10076
 (executions), kt00018 (balance, paged) and kt00001 (deposit); it checks the headers (``api-id``,
-``authorization``, ``content-type``, ``cont-yn``/``next-key``) and the bodies, and can inject HTTP 429s,
+``authorization``, ``content-type``, ``cont-yn``/``next-key``) and the bodies, and can inject throttling,
 error return codes, 5xx answers and timeouts (optionally after having processed the order).
+
+It answers the way the live host does by default (``mode="live"``):
+
+* an invalid or expired token → HTTP 200, ``return_code`` 3, ``"[8005:Token이 유효하지 않습니다]"``;
+* throttling → HTTP 200, ``return_code`` 5, ``"…[1700:허용된 요청 개수를 초과하였습니다…]"``;
+* order answers (kt10000–kt10003) carry 5-digit order numbers (``"00002"``), lists (ka10075/ka10076)
+  7-digit ones (``"0000002"``); ``orig_ord_no`` is accepted in either width;
+* ``cntr_pric`` in the lists is the last fill's price, ``cntr_tot_amt`` the cumulative amount.
+
+``mode="http"`` answers tokens with HTTP 401 and throttling with HTTP 429 instead. ``token_ttl`` sets
+how long tokens live (``expire_tokens()`` expires them at once); ``throttle_every=N`` throttles every
+N-th order request (kt10000–kt10003).
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ PATHS = {"au10001": "/oauth2/token", "kt10000": "/api/dostk/ordr", "kt10001": "/
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "error" | "500" | "timeout"
+    kind: str  # "429" (throttle, the live way or HTTP 429 by mode) | "error" | "500" | "timeout"
     retry_after: str | None = None
     return_code: int = 1
     msg: str = "fake error"
@@ -55,12 +67,14 @@ class FakeOrder:
     price: int  # 0 = market
     tm: str
     filled: int = 0
-    fill_price: int = 0
+    fill_price: int = 0  # the last fill's price
+    fill_amount: int = 0  # cumulative filled amount (KRW)
     cancelled: bool = False
+    rejected: bool = False
 
     @property
     def open(self) -> bool:
-        return not self.cancelled and self.filled < self.qty
+        return not self.cancelled and not self.rejected and self.filled < self.qty
 
 
 @dataclass
@@ -68,9 +82,13 @@ class FakeKiwoom:
     """State and behaviour of the fake server (thread-safe)."""
 
     token_ttl: dt.timedelta = dt.timedelta(hours=24)
+    mode: str = "live"  # "live": errors in HTTP 200 bodies; "http": HTTP 401 / 429
+    throttle_every: int = 0  # throttle every N-th order request (0: never)
+    order_no_width: int = 5  # width of ord_no in order answers (lists always use 7)
     page_size: int = 2
     order_time: str = "100000"
     requests: list[Recorded] = field(default_factory=list)
+    accepted: list[Recorded] = field(default_factory=list)  # requests answered with return_code 0
     orders: dict[str, FakeOrder] = field(default_factory=dict)
     faults: dict[str, collections.deque[Fault]] = field(default_factory=lambda: collections.defaultdict(
         collections.deque))
@@ -79,6 +97,7 @@ class FakeKiwoom:
     tokens: dict[str, dt.datetime] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     _seq: int = 0
+    _order_requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -116,19 +135,40 @@ class FakeKiwoom:
     def calls(self, api_id: str) -> list[Recorded]:
         return [r for r in self.requests if r.api_id == api_id]
 
+    def processed(self, api_id: str) -> list[Recorded]:
+        """Requests of ``api_id`` that the server carried out (answered with ``return_code`` 0)."""
+        return [r for r in self.accepted if r.api_id == api_id]
+
     def order_calls(self) -> list[Recorded]:
         return [r for r in self.requests if r.api_id in ("kt10000", "kt10001")]
 
+    def _get(self, ord_no: object) -> FakeOrder | None:
+        s = str(ord_no or "").strip()
+        return self.orders.get(s.zfill(7)) if s.isdigit() else None
+
     def fill(self, ord_no: str, qty: int, price: int) -> None:
         with self._lock:
-            o = self.orders[ord_no]
-            o.fill_price = (o.fill_price * o.filled + price * qty) // (o.filled + qty)
+            o = self._get(ord_no)
+            assert o is not None, ord_no
+            o.fill_price = price
+            o.fill_amount += price * qty
             o.filled += qty
             held, avg = self.holdings.get(o.code, (0, 0))
             if o.side == "buy":
                 self.holdings[o.code] = (held + qty, (held * avg + qty * price) // (held + qty))
             else:
                 self.holdings[o.code] = (held - qty, avg)
+
+    def reject(self, ord_no: str) -> None:
+        """The exchange rejects the order (ord_stt 거부)."""
+        with self._lock:
+            o = self._get(ord_no)
+            assert o is not None, ord_no
+            o.rejected = True
+
+    def answer_no(self, no: str) -> str:
+        """An order number as order answers write it (5 digits by default)."""
+        return no.lstrip("0").zfill(self.order_no_width)
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -176,7 +216,11 @@ class FakeKiwoom:
         auth = headers.get("authorization", "")
         tok = auth.removeprefix("Bearer ").strip()
         if not auth.startswith("Bearer ") or tok not in self.tokens or self.tokens[tok] <= dt.datetime.now(KST):
-            self._reply(h, 401, {"return_code": 8005, "return_msg": "Token이 유효하지 않습니다"})
+            if self.mode == "http":
+                self._reply(h, 401, {"return_code": 8005, "return_msg": "Token이 유효하지 않습니다"})
+            else:
+                self._reply(h, 200, {"return_code": 3,
+                                     "return_msg": "인증에 실패했습니다[8005:Token이 유효하지 않습니다]"})
             return
         for key in ("cont-yn", "next-key"):
             if key not in headers:
@@ -185,9 +229,18 @@ class FakeKiwoom:
         with self._lock:
             if self.faults[api_id]:
                 fault = self.faults[api_id].popleft()
+            if api_id in ("kt10000", "kt10001", "kt10002", "kt10003"):
+                self._order_requests += 1
+                if fault is None and self.throttle_every and self._order_requests % self.throttle_every == 0:
+                    fault = Fault("429")
         if fault is not None and fault.kind == "429":
-            self._reply(h, 429, {"return_code": 5, "return_msg": "too many requests"},
-                        {"retry-after": fault.retry_after} if fault.retry_after is not None else None)
+            extra = {"retry-after": fault.retry_after} if fault.retry_after is not None else None
+            if self.mode == "http":
+                self._reply(h, 429, {"return_code": 5, "return_msg": "too many requests"}, extra)
+            else:
+                self._reply(h, 200, {"return_code": 5,
+                                     "return_msg": "허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 "
+                                                   f"초과하였습니다. API ID={api_id}]"}, extra)
             return
         if fault is not None and fault.kind == "error":
             self._reply(h, 200, {"return_code": fault.return_code, "return_msg": fault.msg})
@@ -200,6 +253,9 @@ class FakeKiwoom:
             self._reply(h, 200, {"return_code": 0, "return_msg": "too late"})
             return
         code, reply, extra = self._dispatch(api_id, body, headers)
+        if code == 200 and reply.get("return_code") == 0:
+            with self._lock:
+                self.accepted.append(Recorded(api_id, h.path, headers, body))
         if fault is not None and fault.kind == "timeout":
             time.sleep(fault.delay)
         self._reply(h, code, reply, extra)
@@ -257,9 +313,9 @@ class FakeKiwoom:
                 no = f"{self._seq:07d}"
                 self.orders[no] = FakeOrder(no, code, "buy" if api_id == "kt10000" else "sell", int(qty),
                                             int(uv) if tp == "0" else 0, self.order_time)
-                return 200, ok | {"ord_no": no, "dmst_stex_tp": "KRX"}, {}
+                return 200, ok | {"ord_no": self.answer_no(no), "dmst_stex_tp": "KRX"}, {}
             if api_id in ("kt10002", "kt10003"):
-                orig = self.orders.get(str(body.get("orig_ord_no")))
+                orig = self._get(body.get("orig_ord_no"))
                 if orig is None or not orig.open or orig.code != body.get("stk_cd"):
                     return 200, {"return_code": 2, "return_msg": "원주문 없음"}, {}
                 self._seq += 1
@@ -268,26 +324,35 @@ class FakeKiwoom:
                     if body.get("cncl_qty") != "0":
                         self.errors.append("kt10003 cncl_qty")
                     orig.cancelled = True
-                    return 200, ok | {"ord_no": no, "base_orig_ord_no": orig.ord_no,
+                    return 200, ok | {"ord_no": self.answer_no(no), "base_orig_ord_no": self.answer_no(orig.ord_no),
                                       "cncl_qty": str(orig.qty - orig.filled)}, {}
-                orig.cancelled = True
-                self.orders[no] = FakeOrder(no, orig.code, orig.side, int(body["mdfy_qty"]), int(body["mdfy_uv"]),
-                                            self.order_time)
-                return 200, ok | {"ord_no": no, "base_orig_ord_no": orig.ord_no}, {}
+                moved = int(body["mdfy_qty"])
+                if moved >= orig.qty - orig.filled:
+                    orig.cancelled = True
+                else:
+                    orig.qty -= moved
+                self.orders[no] = FakeOrder(no, orig.code, orig.side, moved, int(body["mdfy_uv"]), self.order_time)
+                return 200, ok | {"ord_no": self.answer_no(no), "base_orig_ord_no": self.answer_no(orig.ord_no)}, {}
             if api_id == "ka10075":
                 if body != {"all_stk_tp": "0", "trde_tp": "0", "stk_cd": "", "stex_tp": "0"}:
                     self.errors.append(f"ka10075 body {body}")
                 rows = [{"ord_no": o.ord_no, "stk_cd": o.code, "io_tp_nm": "+매수" if o.side == "buy" else "-매도",
                          "ord_qty": str(o.qty), "ord_pric": str(o.price), "oso_qty": str(o.qty - o.filled),
-                         "cntr_qty": str(o.filled), "cntr_pric": str(o.fill_price), "tm": o.tm,
-                         "trde_tp": "보통" if o.price else "시장가", "ord_stt": "접수", "stex_tp": "1"}
-                        for o in self.orders.values() if o.open]
+                         "cntr_qty": str(o.filled), "cntr_pric": str(o.fill_price), "cntr_tot_amt": str(o.fill_amount),
+                         "tm": o.tm, "trde_tp": "보통" if o.price else "시장가",
+                         "ord_stt": "거부" if o.rejected else "접수", "stex_tp": "1"}
+                        for o in self.orders.values() if o.open or o.rejected]
+                if any(o.rejected for o in self.orders.values()):
+                    for r in rows:
+                        if r["ord_stt"] == "거부":
+                            r["oso_qty"] = "0"
                 chunk, extra = self._page(rows, headers)
                 return 200, ok | {"oso": chunk}, extra
             if api_id == "ka10076":
                 rows = [{"ord_no": o.ord_no, "stk_cd": "A" + o.code,
                          "io_tp_nm": "현금매수" if o.side == "buy" else "현금매도", "ord_qty": str(o.qty),
                          "ord_pric": str(o.price), "cntr_qty": str(o.filled), "cntr_pric": str(o.fill_price),
+                         "cntr_tot_amt": str(o.fill_amount),
                          "oso_qty": str(0 if o.cancelled else o.qty - o.filled), "ord_tm": o.tm,
                          "ord_stt": "체결" if not o.cancelled else "취소"}
                         for o in self.orders.values() if o.filled > 0]
@@ -296,8 +361,9 @@ class FakeKiwoom:
             if api_id == "kt00018":
                 if body != {"qry_tp": "1", "dmst_stex_tp": "KRX"}:
                     self.errors.append(f"kt00018 body {body}")
-                rows = [{"stk_cd": "A" + c, "stk_nm": c, "rmnd_qty": f"{q:015d}", "pur_pric": f"{a:015d}",
-                         "cur_prc": f"{a:015d}"} for c, (q, a) in sorted(self.holdings.items()) if q > 0]
+                rows = [{"stk_cd": c if len(c) == 7 else "A" + c, "stk_nm": c, "rmnd_qty": f"{q:015d}",
+                         "pur_pric": f"{a:015d}", "cur_prc": f"{a:015d}"}
+                        for c, (q, a) in sorted(self.holdings.items()) if q > 0]
                 chunk, extra = self._page(rows, headers)
                 return 200, ok | {"acnt_evlt_remn_indv_tot": chunk, "tot_evlt_amt": "0"}, extra
             if api_id == "kt00001":

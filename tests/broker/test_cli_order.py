@@ -77,7 +77,17 @@ def test_market_closed_and_missing_kiwoom_keys(home: Path) -> None:
     assert code == 2 and "LASPS_KIWOOM_APPKEY" in out
 
 
-@pytest.mark.parametrize("cmd", ["buy", "sell", "list", "cancel", "cancel-all", "positions", "watch", "reconcile"])
+@pytest.mark.parametrize("cmd", ["buy", "sell", "list", "cancel", "modify", "cancel-all", "positions", "watch",
+                                 "reconcile"])
 def test_help(cmd: str) -> None:
     res = runner.invoke(order_cmd.app, [cmd, "--help"])
     assert res.exit_code == 0 and "Usage" in res.output
+
+
+def test_modify_of_a_paper_order_exits_2(home: Path) -> None:
+    code, out = run(home, "buy", "005380", "10", "250000", "--yes", "--client-id", "pm")
+    assert code == 0, out
+    code, out = run(home, "modify", "pm", "--price", "249500", "--yes")
+    assert code == 2 and "cannot modify" in out
+    code, out = run(home, "modify", "pm", "--price", "abc", "--yes")
+    assert code == 2 and "not a number" in out

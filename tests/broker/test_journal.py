@@ -62,7 +62,7 @@ class StubBroker:
     def sell(self, code: str, qty: int, price: float | None = None, *, client_order_id: str | None = None) -> Order:
         return self._send(Side.SELL, code, qty, price, client_order_id)
 
-    def cancel(self, order_id: str) -> Order:
+    def cancel(self, order_id: str, *, known: Order | None = None) -> Order:
         o = self.book[order_id].with_(state=OrderState.CANCELLED)
         self.book[order_id] = o
         return o

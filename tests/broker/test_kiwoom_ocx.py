@@ -123,7 +123,8 @@ def test_chejan_parsing_and_updates() -> None:
     o = b.buy("005380", 10, 250_000.0)
     ctl.chejan = {FID["order_no"]: o.broker_order_id or "", FID["code"]: "A005380", FID["status"]: "체결",
                   FID["order_qty"]: "10", FID["order_price"]: "250000", FID["unfilled_qty"]: "4",
-                  FID["side"]: "2", FID["order_kind"]: "+매수", FID["fill_qty"]: "6", FID["fill_price"]: "249500",
+                  FID["side"]: "2", FID["order_kind"]: "+매수", FID["filled_qty"]: "6", FID["fill_price"]: "249500",
+                  FID["unit_fill_qty"]: "6", FID["unit_fill_price"]: "249500",
                   FID["time"]: "101500", FID["fill_no"]: "77"}
     ev = parse_chejan(lambda fid: ctl.chejan.get(fid, ""))
     assert (ev.code, ev.side, ev.fill_qty, ev.fill_price, ev.unfilled_qty) == ("005380", Side.BUY, 6, 249500, 4)
@@ -179,3 +180,55 @@ def test_rate_limit_five_per_second() -> None:
 def test_import_guard_off_windows() -> None:
     with pytest.raises(ConfigError, match="needs Windows"):
         load_control()
+
+
+def _fill_event(order_no: str, filled: int, unfilled: int, unit_qty: int, unit_price: int) -> dict[int, str]:
+    return {FID["order_no"]: order_no, FID["code"]: "A005380", FID["status"]: "체결", FID["order_qty"]: "10",
+            FID["order_price"]: "250000", FID["unfilled_qty"]: str(unfilled), FID["side"]: "2",
+            FID["order_kind"]: "+매수", FID["filled_qty"]: str(filled), FID["fill_price"]: str(unit_price),
+            FID["unit_fill_qty"]: str(unit_qty), FID["unit_fill_price"]: str(unit_price), FID["time"]: "101500"}
+
+
+def test_two_partial_fills_average_with_911_as_the_cumulative_quantity() -> None:
+    ctl = FakeControl()
+    b = broker(ctl)
+    o = b.buy("005380", 10, 250_000.0)
+    no = o.broker_order_id or ""
+    ctl.chejan = _fill_event(no, filled=6, unfilled=4, unit_qty=6, unit_price=249_500)
+    ctl.OnReceiveChejanData.emit("0", 10, "9203;911")
+    ctl.chejan = _fill_event(no, filled=10, unfilled=0, unit_qty=4, unit_price=249_000)
+    ctl.OnReceiveChejanData.emit("0", 10, "9203;911")
+    got = b.orders[no]
+    # (6 × 249,500 + 4 × 249,000) / 10 = 2,493,000 / 10 = 249,300 (reading 911 as one fill gave 249,187.5)
+    assert got.state is OrderState.FILLED and got.filled_qty == 10 and got.avg_fill_price == 249_300.0
+
+
+def test_rejected_chejan_and_opt10075_rows() -> None:
+    ctl = FakeControl()
+    b = broker(ctl)
+    o = b.buy("005380", 10, 250_000.0)
+    ctl.chejan = _fill_event(o.broker_order_id or "", filled=0, unfilled=10, unit_qty=0, unit_price=0)
+    ctl.chejan[FID["status"]] = "거부"
+    ctl.OnReceiveChejanData.emit("0", 10, "9203;913")
+    got = b.orders[o.broker_order_id or ""]
+    assert got.state is OrderState.REJECTED and "거부" in (got.reason or "")
+    ctl.tr_rows["opt10075"] = [{"주문번호": "0000007", "종목코드": "Q500001", "주문수량": "5", "주문가격": "10000",
+                                "미체결수량": "0", "주문구분": "+매수", "시간": "100000", "체결량": "0",
+                                "체결가": "0", "주문상태": "거부"}]
+    [row] = b.recent_orders()
+    assert (row.code, row.state) == ("500001", OrderState.REJECTED)
+    assert ctl.inputs["거래소구분"] == "0"  # the newer OPT10075 input: 통합 (KRX and NXT)
+
+
+def test_default_pacing_stays_below_koa_five_per_second() -> None:
+    b = KiwoomOcxBroker(FakeControl(), ACCOUNT, wait=lambda pred, timeout: pred())
+    assert (b.limiter.max_calls, b.limiter.period) == (4, 1.0)
+    t = [0.0]
+    lim = RateLimiter(b.limiter.max_calls, b.limiter.period, monotonic=lambda: t[0],
+                      sleep=lambda s: t.__setitem__(0, t[0] + s))
+    stamps = []
+    for _ in range(20):
+        lim.acquire()
+        stamps.append(t[0])
+    # never 5 calls within any one-second window
+    assert all(stamps[i + 4] - stamps[i] >= 1.0 for i in range(len(stamps) - 4))

@@ -108,19 +108,21 @@ def test_cancel_modify_positions_cash(fake: FakeKiwoom) -> None:
     assert fake.errors == []
 
 
-def test_http_429_waits_retry_after_and_is_bounded(fake: FakeKiwoom) -> None:
+@pytest.mark.parametrize(("mode", "sign"), [("http", "429"), ("live", r"\[1700:")])
+def test_http_429_waits_retry_after_and_is_bounded(fake: FakeKiwoom, mode: str, sign: str) -> None:
+    fake.mode = mode  # HTTP 429, or the live host's HTTP 200 + return_code 5 "[1700:…]"
     slept: list[float] = []
     b = rest(fake, slept, max_retries=2)
     fake.inject("kt10000", "429", retry_after="0.25")
     assert b.buy("005380", 1, 250_000.0).state is OrderState.ACKNOWLEDGED
     assert 0.25 in slept and len(fake.calls("kt10000")) == 2
     fake.inject("kt10000", "429", times=3, retry_after="999")
-    with pytest.raises(OrderRejected, match="429"):
+    with pytest.raises(OrderRejected, match=sign):
         b.buy("005380", 1, 250_000.0)
     assert 30.0 in slept  # Retry-After is capped
     assert len(fake.order_calls()) == 5 and len(fake.orders) == 1
     fake.inject("ka10075", "429", times=3)
-    with pytest.raises(BrokerError, match="429"):
+    with pytest.raises(BrokerError, match=sign):
         b.open_orders()
 
 

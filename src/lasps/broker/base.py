@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from lasps.broker.order_numbers import same_order_no
 from lasps.errors import LaspsError
 
 
@@ -177,8 +178,12 @@ class Broker(Protocol):
         """Place a sell order (``price=None``: market)."""
         ...
 
-    def cancel(self, order_id: str) -> Order:
-        """Cancel the unfilled remainder of the broker order ``order_id``."""
+    def cancel(self, order_id: str, *, known: Order | None = None) -> Order:
+        """Cancel the unfilled remainder of the broker order ``order_id``.
+
+        ``known``: the order as the journal knows it (code, side, quantities); a broker may use it
+        instead of listing its open orders first.
+        """
         ...
 
     def open_orders(self) -> list[Order]:
@@ -231,9 +236,10 @@ class OrderNotFound(BrokerError):
 
 
 def find_order(orders: Sequence[Order], order_id: str) -> Order | None:
-    """The order in ``orders`` whose broker or client id is ``order_id``."""
+    """The order in ``orders`` whose client id is ``order_id`` or whose broker order number is ``order_id``
+    in any zero padding (:func:`~lasps.broker.order_numbers.same_order_no`)."""
     for o in orders:
-        if order_id in (o.broker_order_id, o.client_order_id):
+        if order_id == o.client_order_id or same_order_no(order_id, o.broker_order_id):
             return o
     return None
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lasps.broker.base import TERMINAL_STATES, Order, OrderRequest, OrderState, Position, Side
+from lasps.broker.order_numbers import order_key
 from lasps.broker.redact import get_logger, redact
 from lasps.errors import ConfigError
 from lasps.transactions import transaction
@@ -129,6 +130,8 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
         self.con.execute("PRAGMA busy_timeout = 10000")
+        # broker order numbers are compared by their key ("00024" == "0000024"), in SQL as in Python
+        self.con.create_function("order_key", 1, order_key, deterministic=True)
         mode = self.con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network filesystem
             raise ConfigError(f"cannot put {self.path} into WAL mode (got {mode})", where=str(self.path),
@@ -175,17 +178,19 @@ class Journal:
         return None if r is None else _row_to_order(r)
 
     def by_broker_id(self, broker: str, broker_order_id: str) -> Order | None:
-        """The journaled order that the broker numbered ``broker_order_id``."""
-        r = self.con.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE broker = ? AND broker_order_id = ?",
-                             [broker, broker_order_id]).fetchone()
+        """The journaled order that the broker numbered ``broker_order_id`` (any zero padding)."""
+        r = self.con.execute(f"SELECT {_ORDER_COLS} FROM orders WHERE broker = ? AND broker_order_id IS NOT NULL "
+                             "AND order_key(broker_order_id) = order_key(?)", [broker, broker_order_id]).fetchone()
         return None if r is None else _row_to_order(r)
 
     def find(self, order_id: str, broker: str | None = None) -> Order | None:
-        """Look an order up by client id, then by broker id."""
+        """Look an order up by client id, then by broker order number (any zero padding: ``24``, ``00024``
+        and ``0000024`` are one order)."""
         o = self.get(order_id)
         if o is not None and (broker is None or o.broker == broker):
             return o
-        sql = f"SELECT {_ORDER_COLS} FROM orders WHERE broker_order_id = ?"
+        sql = (f"SELECT {_ORDER_COLS} FROM orders WHERE broker_order_id IS NOT NULL "
+               "AND order_key(broker_order_id) = order_key(?)")
         params: list[Any] = [order_id]
         if broker is not None:
             sql += " AND broker = ?"

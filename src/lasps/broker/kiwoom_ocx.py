@@ -14,11 +14,16 @@ Protocol used (KOA Studio names):
 * executions: ``OnReceiveChejanData(gubun, item_cnt, fid_list)``; gubun "0" = order/fill with FIDs
   9201 account, 9203 order no., 9001 code (``A005930``), 913 status (접수/체결/확인), 900 order qty,
   901 order price, 902 unfilled qty, 904 original order no., 905 order kind, 907 side (1 sell, 2 buy),
-  908 time (HHMMSS), 909 fill no., 910 fill price, 911 fill qty; gubun "1" = balance with 9001 code,
-  930 holding qty, 931 average price, 10 current price (:func:`parse_chejan`, :func:`parse_balance`);
+  908 time (HHMMSS), 909 fill no., 910 fill price, **911 cumulative filled qty** (체결누계수량), 914/915
+  this fill's price/qty (단위체결가/단위체결량); gubun "1" = balance with 9001 code, 930 holding qty,
+  931 average price, 10 current price (:func:`parse_chejan`, :func:`parse_balance`). Status 913 "거부"
+  (rejected) makes the order REJECTED;
 * unfilled orders: TR ``OPT10075`` via ``SetInputValue``/``CommRqData``/``OnReceiveTrData`` and
-  ``GetRepeatCnt``/``GetCommData`` (paging with prev_next "2"); holdings ``OPW00018``; cash ``OPW00001``;
-* limit: at most 5 ``SendOrder``/``CommRqData`` calls per second (error -308 otherwise).
+  ``GetRepeatCnt``/``GetCommData`` (paging with prev_next "2"), with the newer input 거래소구분 ("0"
+  통합: KRX and NXT); holdings ``OPW00018``; cash ``OPW00001``;
+* limit: KOA allows 5 ``SendOrder``/``CommRqData`` calls per second and answers more with -308 or a
+  penalty wait (about 17 s, longer than the 10 s timeout), so the adapter paces itself *below* it:
+  :data:`OCX_CALLS_PER_SECOND` (4) in any one-second window.
 
 The adapter's logic runs against any object with ``dynamicCall(signature, args)`` and the four event
 signals, so it is tested with a fake control off Windows.
@@ -44,6 +49,7 @@ from lasps.broker.base import (
     Position,
     Side,
 )
+from lasps.broker.order_numbers import same_order_no
 from lasps.broker.ratelimit import RateLimiter
 from lasps.broker.redact import get_logger, redact, register_secrets
 from lasps.errors import ConfigError
@@ -63,10 +69,15 @@ SIG_CHEJAN = "GetChejanData(int)"
 SIG_STATE = "GetConnectState()"
 
 #: FIDs of OnReceiveChejanData (gubun "0": order/fill; "1": balance).
+#: 911 is the cumulative filled quantity of the order; 914/915 are the price and quantity of this fill.
 FID = {"account": 9201, "order_no": 9203, "code": 9001, "status": 913, "name": 302, "order_qty": 900,
        "order_price": 901, "unfilled_qty": 902, "orig_order_no": 904, "order_kind": 905, "side": 907,
-       "time": 908, "fill_no": 909, "fill_price": 910, "fill_qty": 911, "hold_qty": 930, "avg_price": 931,
-       "current_price": 10}
+       "time": 908, "fill_no": 909, "fill_price": 910, "filled_qty": 911, "unit_fill_price": 914,
+       "unit_fill_qty": 915, "hold_qty": 930, "avg_price": 931, "current_price": 10}
+#: Calls per second the adapter allows itself: below KOA's 5/s penalty boundary.
+OCX_CALLS_PER_SECOND = 4
+#: OPT10075 거래소구분: "0" 통합 (every venue), "1" KRX, "2" NXT.
+OPT10075_EXCHANGE_ALL = "0"
 #: SendOrder return codes worth naming (KOA Studio).
 SEND_ERRORS = {-200: "시세조회 과부하", -300: "입력값 오류", -301: "계좌비밀번호 없음", -302: "타인계좌사용 오류",
                -303: "주문가격이 20억원을 초과", -304: "주문가격이 50억원을 초과",
@@ -131,13 +142,18 @@ def _int(v: Any) -> int:
 
 
 def _code(v: Any) -> str:
+    """``A005930`` (stock/ETF), ``J…`` (ELW), ``Q…`` (ETN) → the 6-character short code."""
     s = str(v or "").strip()
-    return s[1:] if len(s) == 7 and s[0] == "A" else s
+    return s[1:] if len(s) == 7 and s[0] in ("A", "J", "Q") else s
 
 
 @dataclass(frozen=True)
 class ChejanOrder:
-    """One gubun-"0" chejan event (order accepted, filled, confirmed)."""
+    """One gubun-"0" chejan event (order accepted, filled, confirmed, rejected).
+
+    ``filled_qty`` is the order's cumulative filled quantity (FID 911); ``fill_qty``/``fill_price`` are
+    this event's single fill (FIDs 915/914; 910 when 914 is empty), 0 when the event is no fill.
+    """
 
     order_no: str
     code: str
@@ -146,6 +162,7 @@ class ChejanOrder:
     order_qty: int
     order_price: int
     unfilled_qty: int
+    filled_qty: int
     fill_qty: int
     fill_price: int
     fill_no: str
@@ -163,7 +180,8 @@ def parse_chejan(get: Callable[[int], str]) -> ChejanOrder:
         order_no=str(get(FID["order_no"])).strip(), code=_code(get(FID["code"])), side=side,
         status=str(get(FID["status"])).strip(), order_qty=_int(get(FID["order_qty"])),
         order_price=abs(_int(get(FID["order_price"]))), unfilled_qty=_int(get(FID["unfilled_qty"])),
-        fill_qty=_int(get(FID["fill_qty"])), fill_price=abs(_int(get(FID["fill_price"]))),
+        filled_qty=_int(get(FID["filled_qty"])), fill_qty=_int(get(FID["unit_fill_qty"])),
+        fill_price=abs(_int(get(FID["unit_fill_price"]))) or abs(_int(get(FID["fill_price"]))),
         fill_no=str(get(FID["fill_no"])).strip(), time=str(get(FID["time"])).strip(),
         orig_order_no=str(get(FID["orig_order_no"])).strip(), order_kind=kind)
 
@@ -191,7 +209,7 @@ class KiwoomOcxBroker:
         self._account = account
         self._wait = wait
         self.timeout = timeout
-        self.limiter = limiter or RateLimiter(5, 1.0)
+        self.limiter = limiter or RateLimiter(OCX_CALLS_PER_SECOND, 1.0)
         self.screen = screen
         self.max_pages = max_pages
         self._now = now or (lambda: dt.datetime.now(KST))
@@ -243,11 +261,19 @@ class KiwoomOcxBroker:
         if not ev.order_no:
             return
         prev = self.orders.get(ev.order_no)
-        filled = ev.order_qty - ev.unfilled_qty if ev.order_qty else (prev.filled_qty if prev else 0)
+        done_before = prev.filled_qty if prev else 0
+        filled = ev.filled_qty or (ev.order_qty - ev.unfilled_qty if ev.order_qty else done_before)
         avg = prev.avg_fill_price if prev else None
-        if ev.fill_qty and ev.fill_price:
-            done_before = prev.filled_qty if prev else 0
-            avg = ((avg or 0.0) * done_before + ev.fill_price * ev.fill_qty) / max(done_before + ev.fill_qty, 1)
+        unit = ev.fill_qty or max(filled - done_before, 0)  # this fill (915), else the cumulative step
+        if unit and ev.fill_price and filled > done_before:
+            avg = ((avg or 0.0) * done_before + ev.fill_price * unit) / (done_before + unit)
+        if "거부" in ev.status:
+            base = prev or Order(code=ev.code, side=ev.side, qty=ev.order_qty,
+                                 price=float(ev.order_price) if ev.order_price else None, state=OrderState.REJECTED,
+                                 broker=self.name, broker_order_id=ev.order_no, created_at=self._now())
+            self.orders[ev.order_no] = base.with_(state=OrderState.REJECTED, updated_at=self._now(),
+                                                  reason=f"rejected by Kiwoom OpenAPI+ ({ev.status})")
+            return
         if "취소" in ev.order_kind or ("확인" in ev.status and ev.orig_order_no):
             orig = self.orders.get(ev.orig_order_no)
             if orig is not None and "취소" in ev.order_kind:
@@ -319,12 +345,13 @@ class KiwoomOcxBroker:
 
     def _open(self, order_id: str) -> Order:
         for o in self.open_orders():
-            if o.broker_order_id == order_id:
+            if same_order_no(o.broker_order_id, order_id):
                 return o
         raise OrderNotFound(f"OpenAPI+ has no unfilled order {order_id}", where="order id")
 
-    def cancel(self, order_id: str) -> Order:
-        """SendOrder type 3 (buy) / 4 (sell) for the unfilled quantity."""
+    def cancel(self, order_id: str, *, known: Order | None = None) -> Order:
+        """SendOrder type 3 (buy) / 4 (sell) for the unfilled quantity (read from OPT10075: the journal's
+        ``known`` quantities may lag the fills)."""
         o = self._open(order_id)
         kind = ORDER_BUY_CANCEL if o.side is Side.BUY else ORDER_SELL_CANCEL
         try:
@@ -335,7 +362,7 @@ class KiwoomOcxBroker:
         self.orders[order_id] = c
         return c
 
-    def modify(self, order_id: str, qty: int, price: float) -> Order:
+    def modify(self, order_id: str, qty: int, price: float, *, known: Order | None = None) -> Order:
         """SendOrder type 5 (buy) / 6 (sell): new price for ``qty`` shares; returns the new order."""
         o = self._open(order_id)
         kind = ORDER_BUY_MODIFY if o.side is Side.BUY else ORDER_SELL_MODIFY
@@ -371,7 +398,8 @@ class KiwoomOcxBroker:
 
     def _tr_orders(self, fill_kind: str) -> list[Order]:
         rows = self._request("opt10075", {"계좌번호": self._account, "전체종목구분": "0", "매매구분": "0",
-                                          "종목코드": "", "체결구분": fill_kind},
+                                          "종목코드": "", "체결구분": fill_kind,
+                                          "거래소구분": OPT10075_EXCHANGE_ALL},
                              ("주문번호", "종목코드", "주문수량", "주문가격", "미체결수량", "주문구분", "시간",
                               "체결량", "체결가", "주문상태"))
         today = self._now().astimezone(KST).date()
@@ -379,7 +407,9 @@ class KiwoomOcxBroker:
         for r in rows:
             qty, left = _int(r["주문수량"]), _int(r["미체결수량"])
             filled = _int(r["체결량"]) or max(qty - left, 0)
-            if left > 0:
+            if "거부" in r["주문상태"]:
+                state = OrderState.REJECTED
+            elif left > 0:
                 state = OrderState.PARTIALLY_FILLED if filled else OrderState.ACKNOWLEDGED
             elif filled >= qty > 0:
                 state = OrderState.FILLED
@@ -420,5 +450,5 @@ class KiwoomOcxBroker:
         return float(_int(r.get("주문가능금액") or r.get("예수금")))
 
 
-__all__ = ["FID", "HOGA_LIMIT", "HOGA_MARKET", "PROG_ID", "ChejanOrder", "KiwoomOcxBroker", "load_control",
-           "parse_balance", "parse_chejan"]
+__all__ = ["FID", "HOGA_LIMIT", "HOGA_MARKET", "OCX_CALLS_PER_SECOND", "PROG_ID", "ChejanOrder", "KiwoomOcxBroker",
+           "load_control", "parse_balance", "parse_chejan"]

@@ -54,6 +54,7 @@ from lasps.broker.base import (
 from lasps.broker.clock import Clock
 from lasps.broker.guard import ConfirmFn, Guard
 from lasps.broker.journal import DuplicateClientOrderId, Journal
+from lasps.broker.order_numbers import order_key, same_order_no
 from lasps.broker.redact import get_logger, redact
 from lasps.errors import ConfigError
 from lasps.krx.calendar import KST, is_session
@@ -150,8 +151,12 @@ class OrderManager:
         """Guarded, journaled sell."""
         return self.place(OrderRequest(code, Side.SELL, qty, price, client_order_id), confirm=confirm)
 
-    def place(self, request: OrderRequest, *, confirm: ConfirmFn | None = None) -> Order:
+    def place(self, request: OrderRequest, *, confirm: ConfirmFn | None = None,
+              send: Callable[[OrderRequest], Order] | None = None) -> Order:
         """Place ``request``; returns the journaled order.
+
+        ``send`` hands the guarded request to the broker (default: its ``buy``/``sell``; :meth:`modify`
+        passes the broker's modify).
 
         Raises :class:`OrderRejected` (with ``.order`` set to the journaled REJECTED/CANCELLED order) when
         the guard, the confirmation or the broker refuses it. An order whose outcome is unknown is
@@ -178,7 +183,7 @@ class OrderManager:
         self.journal.insert_pending(req, self.broker.name, self._now(), session=report.session)
         self._inflight.add(cid)
         try:
-            return self._send(req)
+            return self._send(req, send)
         finally:
             self._inflight.discard(cid)
 
@@ -202,11 +207,11 @@ class OrderManager:
             return got if got is not None else existing
         return existing
 
-    def _send(self, req: OrderRequest) -> Order:
+    def _send(self, req: OrderRequest, send: Callable[[OrderRequest], Order] | None = None) -> Order:
         cid = req.client_order_id or ""
         self.journal.update(cid, self._now(), "sending", state=OrderState.SENT, sent=True)
         try:
-            ack = place(self.broker, req)
+            ack = send(req) if send is not None else place(self.broker, req)
         except OrderRejected as exc:
             order = self.journal.update(cid, self._now(), "broker rejected", state=OrderState.REJECTED,
                                         reason=exc.reason)
@@ -241,7 +246,7 @@ class OrderManager:
         now = self._now()
         self._record_fills(j, b)
         changed = (b.state != j.state or b.filled_qty != j.filled_qty or
-                   (b.broker_order_id and b.broker_order_id != j.broker_order_id))
+                   (b.broker_order_id and not same_order_no(b.broker_order_id, j.broker_order_id)))
         if not changed:
             return j
         return self.journal.update(cid, now, event, state=b.state, broker_order_id=b.broker_order_id,
@@ -317,21 +322,22 @@ class OrderManager:
             log.warning("reconciliation with %s failed: %s", self.broker.name, report.error)
             self.journal.note(now, "reconcile failed", {"error": report.error}, broker=self.broker.name)
             return report
-        by_id = {o.broker_order_id: o for o in seen if o.broker_order_id}
+        # broker order numbers are compared by key: Kiwoom writes "00024" in answers, "0000024" in lists
+        by_id = {order_key(o.broker_order_id): o for o in seen if o.broker_order_id}
         by_cid = {o.client_order_id: o for o in seen if o.client_order_id}
-        claimed = {o.broker_order_id for o in self.journal.orders(self.broker.name) if o.broker_order_id}
+        claimed = {order_key(o.broker_order_id) for o in self.journal.orders(self.broker.name) if o.broker_order_id}
         for j in unsettled:
             cid = j.client_order_id or ""
             if self._writer_alive(cid) and j.state in (OrderState.PENDING, OrderState.SENT):
                 continue
-            b = by_id.get(j.broker_order_id) if j.broker_order_id else None
+            b = by_id.get(order_key(j.broker_order_id)) if j.broker_order_id else None
             if b is None and cid in by_cid:
                 b = by_cid[cid]
             if b is None and not j.broker_order_id and j.state in UNSETTLED_STATES:
-                b = self._match(j, (o for o in seen if o.broker_order_id not in claimed))
+                b = self._match(j, (o for o in seen if order_key(o.broker_order_id) not in claimed))
             if b is not None:
                 if b.broker_order_id:
-                    claimed.add(b.broker_order_id)
+                    claimed.add(order_key(b.broker_order_id))
                 new = self._apply(j, b, event="reconciled")
                 if new != j:
                     report.updated.append(new)
@@ -342,7 +348,8 @@ class OrderManager:
         if only is None:
             known_cids = {o.client_order_id for o in self.journal.orders(self.broker.name) if o.client_order_id}
             for o in seen:
-                if o.state.open and o.broker_order_id not in claimed and o.client_order_id not in known_cids:
+                if (o.state.open and order_key(o.broker_order_id) not in claimed
+                        and o.client_order_id not in known_cids):
                     report.foreign.append(o)
             if report.foreign:
                 self.journal.note(now, "foreign orders", [o.broker_order_id for o in report.foreign],
@@ -379,7 +386,71 @@ class OrderManager:
                                        reason="no longer reported by the broker: cancelled there")
         return None
 
+    # -- modifying -------------------------------------------------------------------------------
+    def modify(self, order_id: str, price: float, qty: int | None = None, *, client_order_id: str | None = None,
+               confirm: ConfirmFn | None = None) -> Order:
+        """Move ``qty`` shares (default: all that is unfilled) of an open order to the limit ``price``.
+
+        Like every order action it passes the guard (hours, tick, band, value of ``qty × price``) and the
+        confirmation, and is journaled before it is sent: the modification is a new journaled order
+        (new client id; the broker's new order number) whose audit log names the original. Once the
+        broker acknowledges it, the original is CANCELLED ("modified") if all of its unfilled quantity
+        moved, else it stays open with a note. Returns the new journaled order; refusals raise
+        :class:`OrderRejected` with ``.order`` set (nothing sent). A retry with the same
+        ``client_order_id`` returns the journaled modification and sends nothing.
+        """
+        done = self.journal.get(client_order_id) if client_order_id else None
+        if done is not None:  # a retried modify: answered from the journal, never sent twice
+            return self._retry(done, OrderRequest(done.code, done.side, done.qty if qty is None else qty, price,
+                                                  client_order_id))
+        j = self.journal.find(order_id, self.broker.name)
+        if j is None:
+            raise OrderNotFound(f"order {order_id} is not in the journal of {self.broker.name}", where="order id",
+                                fix="`lasps order list` shows the journaled orders")
+        modify_fn = getattr(self.broker, "modify", None)
+        if not callable(modify_fn):
+            raise ConfigError(f"the {self.broker.name} broker cannot modify orders", where="--broker",
+                              fix="cancel the order and place a new one")
+        if j.state.terminal or not j.state.open:
+            raise BrokerError(f"order {order_id} is {j.state.value}; only an open order can be modified",
+                              where="order id")
+        if not j.broker_order_id:
+            raise OrderNotFound(f"order {order_id} has no broker order number yet", where="order id",
+                                fix="run `lasps order list` again shortly")
+        left = j.remaining_qty
+        want = left if qty is None else qty
+        if isinstance(want, int | float) and not isinstance(want, bool) and want > left:
+            raise OrderRejected(f"cannot modify {want} shares: only {left} of order {order_id} are unfilled",
+                                where="--qty", fix=f"give --qty {left} or less")
+        orig_id = j.broker_order_id
+
+        def send(req: OrderRequest) -> Order:
+            return modify_fn(orig_id, int(req.qty), float(req.price or 0.0), known=j)
+
+        cid = client_order_id or new_client_order_id(self._now())
+        request = OrderRequest(j.code, j.side, want, price, cid)  # type: ignore[arg-type]
+        self.journal.note(self._now(), "modify requested", {"new_client_order_id": cid, "qty": repr(want),
+                                                            "price": repr(price)},
+                          broker=self.broker.name, client_order_id=j.client_order_id)
+        new = self.place(request, confirm=confirm, send=send)
+        if new.state in (OrderState.ACKNOWLEDGED, OrderState.PARTIALLY_FILLED, OrderState.FILLED):
+            self.journal.note(self._now(), "modifies", {"original": j.client_order_id,
+                                                        "original_broker_order_id": orig_id},
+                              broker=self.broker.name, client_order_id=cid)
+            current = self.journal.get(j.client_order_id or "") or j
+            if current.state.open and new.qty >= current.remaining_qty:
+                self.journal.update(j.client_order_id or "", self._now(), "modified", state=OrderState.CANCELLED,
+                                    reason=f"modified: the unfilled {new.qty} moved to {cid} @ {new.price:,.0f}")
+            elif current.state.open:
+                self.journal.note(self._now(), "partly modified", {"moved": new.qty, "to": cid},
+                                  broker=self.broker.name, client_order_id=j.client_order_id)
+        return new
+
     # -- cancelling ------------------------------------------------------------------------------
+    def _broker_cancel(self, j: Order) -> Order:
+        """Cancel journaled order ``j`` at the broker, telling it what the journal knows (no re-listing)."""
+        return self.broker.cancel(j.broker_order_id or "", known=j)
+
     def cancel(self, order_id: str) -> Order:
         """Cancel an order by client or broker id (a broker order unknown to the journal is cancelled too)."""
         j = self.journal.find(order_id, self.broker.name)
@@ -399,13 +470,14 @@ class OrderManager:
                                     "it cannot be cancelled until the broker reports it",
                                     where="order id", fix="run `lasps order list` again shortly")
         try:
-            result = self.broker.cancel(j.broker_order_id)
+            result = self._broker_cancel(j)
         except OrderNotFound:
             self.reconcile(only=[j.client_order_id or ""])
             raise
         except BrokerError as exc:
             self.journal.note(self._now(), "cancel failed", {"error": exc.what}, broker=self.broker.name,
                               client_order_id=j.client_order_id)
+            self.reconcile(only=[j.client_order_id or ""])  # e.g. filled meanwhile: the journal says so
             raise
         if result.state is OrderState.CANCELLED:
             return self.journal.update(j.client_order_id or "", self._now(), "cancelled", state=OrderState.CANCELLED,
@@ -423,9 +495,9 @@ class OrderManager:
         targets = [o.client_order_id or "" for o in self.journal.orders(
             self.broker.name, [OrderState.ACKNOWLEDGED, OrderState.PARTIALLY_FILLED])]
         try:
-            known = {o.broker_order_id for o in self.journal.orders(self.broker.name) if o.broker_order_id}
+            known = {order_key(o.broker_order_id) for o in self.journal.orders(self.broker.name) if o.broker_order_id}
             targets += [o.broker_order_id or "" for o in self.broker.open_orders()
-                        if o.broker_order_id and o.broker_order_id not in known]
+                        if o.broker_order_id and order_key(o.broker_order_id) not in known]
         except BrokerError as exc:
             errors.append(f"open orders: {exc.what}")
         for oid in targets:

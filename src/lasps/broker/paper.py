@@ -231,7 +231,8 @@ class PaperBroker:
             total += v + self.costs.fee(v)
         return total
 
-    def cancel(self, order_id: str) -> Order:
+    def cancel(self, order_id: str, *, known: Order | None = None) -> Order:
+        """Cancel the open paper order ``order_id`` (``known`` is not needed: the paper book is local)."""
         self._process()
         now = self.clock.now().astimezone(KST)
         with self._tx() as con:

@@ -1,7 +1,8 @@
 """A sliding-window rate limiter: at most ``max_calls`` per ``period`` seconds (blocking).
 
-Kiwoom allows about 5 requests per second on OpenAPI+ (SendOrder, CommRqData) and a similar budget on
-the REST API; going over is answered by HTTP 429 (REST) or error -308 (OpenAPI+).
+Kiwoom allows 5 calls per second on OpenAPI+ (SendOrder, CommRqData; more is answered by error -308
+or a penalty wait, so the adapter paces at 4) and, on the REST API, 5 requests per second on the real
+host and 1 on the mock host; more is answered by HTTP 200 with ``return_code`` 5 "[1700:…]".
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ environment                 meaning                                 default
 ``LASPS_KIWOOM_SECRETKEY``  Kiwoom REST secret key (secret)           —
 ``LASPS_KIWOOM_ACCOUNT``    account number (secret)                   —
 ``LASPS_KIWOOM_HOST``       REST base URL                             ``https://api.kiwoom.com``
-``LASPS_KIWOOM_RPS``        REST requests per second                  4
+``LASPS_KIWOOM_RPS``        REST requests per second                  by host: mock 1, real 5, other 5
 ``LASPS_KIWOOM_TIMEOUT_S``  REST request timeout (seconds)            10
 ``LASPS_API_TOKEN``         bearer token of the service's order API   — (order API disabled)
 ``LASPS_SECRETS_FILE``      path of a secrets file (TOML)             ``$LASPS_HOME/secrets.toml``
@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from lasps.config import SECRET_FIELDS, Settings, load_settings, secrets_file_path
 from lasps.errors import ConfigError
@@ -42,6 +42,12 @@ from lasps.errors import ConfigError
 REAL_HOST = "https://api.kiwoom.com"
 MOCK_HOST = "https://mockapi.kiwoom.com"
 BROKERS = ("paper", "kiwoom-rest", "kiwoom-ocx")
+#: Documented request limits (requests per second): the mock host allows 1 query/s (모의투자 terms of
+#: service), the real host 5/s. Other base URLs (a local test server) have no documented limit.
+MOCK_RPS_LIMIT = 1.0
+REAL_RPS_LIMIT = 5.0
+OTHER_RPS_LIMIT = float("inf")
+DEFAULT_OTHER_RPS = 5.0
 
 
 class BrokerSettings(Settings):
@@ -61,11 +67,24 @@ class BrokerSettings(Settings):
     kiwoom_secretkey: SecretStr | None = None
     kiwoom_account: SecretStr | None = None
     kiwoom_host: str = Field(default=REAL_HOST)
-    kiwoom_rps: float = Field(default=4.0, gt=0, le=100)
+    kiwoom_rps: float | None = Field(default=None, gt=0,
+                                     description="REST requests per second; default and maximum follow the host "
+                                                 "(mock 1, real 5).")
     kiwoom_timeout_s: float = Field(default=10.0, gt=0, le=120)
     api_token: SecretStr | None = None
 
+    @model_validator(mode="after")
+    def _rps_within_the_host_limit(self) -> BrokerSettings:
+        if self.kiwoom_rps is not None:
+            check_rps(self.kiwoom_host, self.kiwoom_rps)
+        return self
+
     # -- derived ---------------------------------------------------------------------------------
+    @property
+    def kiwoom_pacing(self) -> float:
+        """Requests per second the REST client paces itself to (``kiwoom_rps`` or the host's default)."""
+        return self.kiwoom_rps if self.kiwoom_rps is not None else default_rps(self.kiwoom_host)
+
     @property
     def kiwoom_is_real(self) -> bool:
         """True when ``kiwoom_host`` is the real-money host ``api.kiwoom.com``."""
@@ -103,6 +122,38 @@ def is_real_host(url: str) -> bool:
     return host == "api.kiwoom.com"
 
 
+def is_mock_host(url: str) -> bool:
+    """True if ``url`` points at the Kiwoom mock-trading host (``mockapi.kiwoom.com``)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == "mockapi.kiwoom.com"
+
+
+def rps_limit(url: str) -> float:
+    """The documented request limit (per second) of the host of ``url``."""
+    if is_real_host(url):
+        return REAL_RPS_LIMIT
+    if is_mock_host(url):
+        return MOCK_RPS_LIMIT
+    return OTHER_RPS_LIMIT
+
+
+def default_rps(url: str) -> float:
+    """Default pacing for ``url``: the host's documented limit (mock 1/s, real 5/s), 5/s elsewhere."""
+    if is_real_host(url) or is_mock_host(url):
+        return rps_limit(url)
+    return DEFAULT_OTHER_RPS
+
+
+def check_rps(url: str, rps: float) -> float:
+    """``rps`` if it is > 0 and within the documented limit of ``url``'s host, else a ``ValueError``."""
+    limit = rps_limit(url)
+    if not rps > 0 or rps > limit:
+        host = urlsplit(url).hostname or url
+        raise ValueError(f"LASPS_KIWOOM_RPS={rps:g} is above the documented limit of {host} ({limit:g} "
+                         "requests/s); the host would throttle every request beyond it")
+    return float(rps)
+
+
 def is_loopback(url: str) -> bool:
     """True if ``url``'s host is a loopback address (``127.0.0.0/8``, ``::1``, ``localhost``)."""
     import ipaddress
@@ -129,5 +180,6 @@ def mask_account(account: str) -> str:
     return "****" + account[-4:] if len(account) > 4 else "****"
 
 
-__all__ = ["BROKERS", "MOCK_HOST", "REAL_HOST", "BrokerSettings", "get_broker_settings", "is_loopback", "is_real_host",
-           "mask_account"]
+__all__ = ["BROKERS", "MOCK_HOST", "MOCK_RPS_LIMIT", "REAL_HOST", "REAL_RPS_LIMIT", "BrokerSettings", "check_rps",
+           "default_rps", "get_broker_settings", "is_loopback", "is_mock_host", "is_real_host", "mask_account",
+           "rps_limit"]

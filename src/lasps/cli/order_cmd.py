@@ -6,6 +6,7 @@ Examples::
     lasps order sell 005380 10 --market --yes # market sell, no countdown
     lasps order list                           # today's journaled orders (after reconciling)
     lasps order cancel L20260225-1a2b3c4d5e6f  # by client or broker order id
+    lasps order modify L20260225-1a2b3c4d5e6f --price 249500 [--qty 5]   # guarded + journaled
     lasps order cancel-all [--at-close]        # --at-close: wait for 15:20 (for a scheduler)
     lasps order positions
     lasps order watch                          # follow orders, cancel the unfilled ones at 15:20
@@ -175,6 +176,33 @@ def cancel_cmd(
     """Cancel the unfilled remainder of an order."""
     with _open(broker, home) as desk:
         console.print(escape(_describe(desk.cancel(order_id))), highlight=False)
+
+
+@app.command("modify")
+@handle_errors
+def modify_cmd(
+    order_id: Annotated[str, typer.Argument(help="Client order id (L…) or broker order number.")],
+    price: Annotated[str, typer.Option("--price", help="New limit price (KRW).")],
+    qty: Annotated[str | None, typer.Option("--qty", help="Shares to move to the new price (default: all that "
+                                                          "is unfilled).", show_default=False)] = None,
+    yes: YesOption = False,
+    broker: BrokerOption = None,
+    client_id: ClientIdOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Modify an open order's price (and quantity): guard → countdown → journal → broker (kt10002)."""
+    px = _num(price)
+    if isinstance(px, str):
+        raise ConfigError(f"price {price!r} is not a number", where="--price")
+    with _open(broker, home, yes=yes) as desk:
+        order = desk.modify(order_id, float(px), None if qty is None else _num(qty),  # type: ignore[arg-type]
+                            client_order_id=client_id)
+        style = "yellow" if order.state is OrderState.UNKNOWN else "green"
+        console.print(f"[{style}]{escape(_describe(order))}[/]", highlight=False)
+        if order.state is OrderState.UNKNOWN:
+            err_console.print("[yellow]the broker did not confirm the modification; it will be reconciled — check "
+                              "with `lasps order list`.[/]")
+            raise typer.Exit(code=3)
 
 
 @app.command("cancel-all")

@@ -158,12 +158,18 @@ class MarketStore(StoreQueries):
 
     def _upsert_stocks(self, stocks: pd.DataFrame) -> None:
         """Upsert stocks; a NULL in the new row keeps the stored value (a price-only source never
-        erases the sector or listing dates another source provided)."""
+        erases the sector or listing dates another source provided), and a name equal to the code
+        (unknown) never replaces a stored name or its kind."""
         if len(stocks) == 0:
             return
         cols = (*STOCK_COLUMNS, "source")
         keep_if_null = [c for c in cols if c not in ("code", "price_basis", "source")]
-        sets = ", ".join([f"{c} = coalesce(excluded.{c}, stocks.{c})" for c in keep_if_null]
+        # a name equal to the code means "name unknown" (pykrx after a failed name-table load): never let it
+        # overwrite a stored name, nor the kind that was classified from that name
+        code_for_name = "(excluded.name = excluded.code AND stocks.name IS NOT NULL)"
+        guarded = {"name": f"CASE WHEN {code_for_name} THEN stocks.name ELSE coalesce(excluded.name, stocks.name) END",
+                   "kind": f"CASE WHEN {code_for_name} THEN stocks.kind ELSE coalesce(excluded.kind, stocks.kind) END"}
+        sets = ", ".join([f"{c} = {guarded.get(c, f'coalesce(excluded.{c}, stocks.{c})')}" for c in keep_if_null]
                          + ["price_basis = excluded.price_basis", "source = excluded.source"])
         self.con.register("_staged_stocks", stocks.loc[:, list(cols)])
         try:

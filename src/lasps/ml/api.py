@@ -10,12 +10,16 @@
 
 The home directory comes from the :func:`get_home` dependency (settings: ``$LASPS_HOME``); tests and
 the service may override it (``app.dependency_overrides[get_home] = lambda: path``) or build a router for
-a fixed home with :func:`create_router`. The store is opened read-only for each request.
+a fixed home with :func:`create_router`. The store is opened read-only for each request through a
+:class:`~lasps.data.readthrough.ReadThrough`: while another process holds the DuckDB write lock the last
+answer read is served (``"store_status": "busy"`` and its ``as_of`` time) instead of failing; an answer
+never read before gets 503 with ``Retry-After``. :func:`warm` reads the usual answers at service start.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,9 +28,9 @@ import duckdb
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from lasps.config import get_settings
+from lasps.data.readthrough import Read, ReadThrough, StoreBusy
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
-from lasps.data.store import store_provider
-from lasps.errors import LaspsError
+from lasps.errors import LaspsError, StoreError
 from lasps.files import json_safe
 
 PREDICTIONS_TABLE = "predictions"  # created by lasps.ml.predictor (CREATE TABLE IF NOT EXISTS)
@@ -39,31 +43,45 @@ def get_home() -> Path:
     return get_settings().home
 
 
-def _open(home: Path) -> Any:
+_READERS: dict[Path, ReadThrough] = {}
+_READERS_LOCK = threading.Lock()
+BUSY_RETRY_AFTER_S = 2
+
+
+def reader(home: Path) -> ReadThrough:
+    """The (process-wide) read-through reader of ``home``'s store."""
+    key = Path(home).resolve()
+    with _READERS_LOCK:
+        if key not in _READERS:
+            _READERS[key] = ReadThrough(key)
+        return _READERS[key]
+
+
+def _read(home: Path, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Read[Any]:
     try:
-        return store_provider(home).store()
+        return reader(home).read(key, compute)
+    except StoreBusy as exc:
+        raise HTTPException(status_code=503, detail=f"{exc.what}; {exc.fix}",
+                            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}) from exc
     except LaspsError as exc:
         raise HTTPException(status_code=404, detail=f"no market store: {exc.what}") from exc
 
 
-def read_predictions(home: Path, date: dt.date | None = None, model: str | None = None,
-                     limit: int | None = None) -> dict[str, Any]:
-    """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored)."""
+def _predictions(store: Any, date: dt.date | None, model: str | None) -> dict[str, Any]:
+    """Every stored prediction of one (date, model) — what ``/predict`` shows (``limit`` is applied later)."""
     hint = "run `lasps ml predict --checkpoint RUN/model.pt --date D`"
-    with _open(home) as store:
-        if not store.has_table(PREDICTIONS_TABLE):
-            raise HTTPException(status_code=404, detail=f"no predictions stored yet; {hint}")
+    if not store.has_table(PREDICTIONS_TABLE):
+        return {"missing": f"no predictions stored yet; {hint}"}
+    if date is None:
+        date = store.latest_prediction_date(model)
         if date is None:
-            date = store.latest_prediction_date(model)
-            if date is None:
-                which = f" for model {model}" if model else ""
-                raise HTTPException(status_code=404, detail=f"no predictions stored{which}; {hint}")
-        models = store.prediction_models(date, model)
-        if not models:
-            raise HTTPException(status_code=404, detail=f"no predictions for {date}"
-                                f"{f' from model {model}' if model else ''}; {hint}")
-        chosen = model or models[0]
-        rows, total = store.predictions(chosen, date, _FIELDS, limit)
+            which = f" for model {model}" if model else ""
+            return {"missing": f"no predictions stored{which}; {hint}"}
+    models = store.prediction_models(date, model)
+    if not models:
+        return {"missing": f"no predictions for {date}{f' from model {model}' if model else ''}; {hint}"}
+    chosen = model or models[0]
+    rows, total = store.predictions(chosen, date, _FIELDS, None)
     preds = [{k: json_safe(v) for k, v in zip(_FIELDS, r[: len(_FIELDS)], strict=True)} for r in rows]
     task = rows[0][len(_FIELDS)] if rows else None
     created = rows[0][len(_FIELDS) + 1] if rows else None
@@ -71,19 +89,44 @@ def read_predictions(home: Path, date: dt.date | None = None, model: str | None 
             "count": total, "predictions": preds}
 
 
+def read_predictions(home: Path, date: dt.date | None = None, model: str | None = None,
+                     limit: int | None = None) -> dict[str, Any]:
+    """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored, 503 while a writer
+    holds the store and this answer was never read)."""
+    got = _read(home, ("predict", date, model), lambda store: _predictions(store, date, model))
+    payload = dict(got.value)
+    if "missing" in payload:
+        raise HTTPException(status_code=404, detail=payload["missing"])
+    if limit:
+        payload["predictions"] = payload["predictions"][: int(limit)]
+    return payload | got.meta()
+
+
+def _sector_counts(store: Any) -> tuple[dict[int, int], int]:
+    counts: dict[int, int] = {}
+    unmapped = 0
+    for sid, n in store.sector_counts():
+        if sid is None or int(sid) < 0:
+            unmapped += int(n)
+        else:
+            counts[int(sid)] = int(n)
+    return counts, unmapped
+
+
 def read_sectors(home: Path) -> dict[str, Any]:
-    """The payload of ``/sectors``: the 13 sectors with their stock counts (0 without a store)."""
+    """The payload of ``/sectors``: the 13 sectors with their stock counts (0 without a store). While a
+    writer holds the store, the counts last read are served (``store_status`` "busy", ``as_of``)."""
     counts: dict[int, int] = {}
     unmapped = 0
     stored = True
+    meta: dict[str, Any] = {}
     try:
-        with _open(home) as store:
-            for sid, n in store.sector_counts():
-                if sid is None or int(sid) < 0:
-                    unmapped += int(n)
-                else:
-                    counts[int(sid)] = int(n)
-    except HTTPException:
+        got = _read(home, ("sectors",), _sector_counts)
+        counts, unmapped = got.value
+        meta = got.meta()
+    except HTTPException as exc:
+        if exc.status_code == 503:
+            raise
         stored = False
     except duckdb.Error:  # pragma: no cover - a store without the stocks table
         stored = False
@@ -92,7 +135,16 @@ def read_sectors(home: Path) -> dict[str, Any]:
         "store": stored,
         "sectors": [{"id": i, "name": SECTOR_NAMES[i], "stocks": counts.get(i, 0)} for i in range(NUM_SECTORS)],
         "unmapped_stocks": unmapped,
-    }
+    } | meta
+
+
+def warm(home: Path) -> None:
+    """Read the sectors and the latest predictions once (so they can be served during a later write)."""
+    for fn in (read_sectors, read_predictions):
+        try:
+            fn(home)
+        except (HTTPException, StoreError, duckdb.Error):
+            continue
 
 
 def create_router(home_dep: Callable[[], Path] = get_home) -> APIRouter:

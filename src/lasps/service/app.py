@@ -44,6 +44,7 @@ from lasps.dates import parse_date
 from lasps.errors import ConfigError, LaspsError
 from lasps.files import json_safe
 from lasps.ml.api import create_router as ml_router  # no torch needed: reads stored predictions
+from lasps.ml.api import warm as warm_ml
 from lasps.pipeline import outputs as out
 from lasps.service.data import StoreProbe, backtest_dir, backtest_runs, latest_backtest, read_csv
 from lasps.service.pages import pages_router
@@ -246,6 +247,7 @@ def create_app(home: Workspace | Path | str | None = None, *, order_router: APIR
     app.include_router(order_router or _order_router(home), prefix="/api")
 
     app.include_router(ml_router(lambda: home), prefix="/api")
+    warm_ml(home)  # remembered answers keep /api/sectors and /api/predict answering under a writer
     app.include_router(pages_router(home, probe))
 
     @app.exception_handler(StarletteHTTPException)

@@ -11,13 +11,18 @@
 - ``DataReader('KS11'|'KQ11', start, end)`` — KOSPI/KOSDAQ (index codes 1001/2001) from KRX, with
   ``Amount`` (KRW) -> value.
 
-FinanceDataReader needs no login. Requests are paced by ``settings.pykrx_delay_s`` and retried with
-backoff (:class:`~lasps.data.sources.base.PoliteCaller`). Investor flows are not offered.
+FinanceDataReader needs no login. Requests are paced by ``settings.pykrx_delay_s``, have a timeout
+(``timeout_s``, :mod:`lasps.data.sources.net`) and are retried a bounded number of times with backoff
+(:class:`~lasps.data.sources.base.PoliteCaller`). Investor flows are not offered.
+
+A code without a chart (FinanceDataReader answers an empty table with no columns) is reported — a
+warning and :attr:`FdrSource.skipped` — and the run continues with the other codes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,9 +34,12 @@ from lasps.config import Settings
 from lasps.data.bundle import MarketBundle
 from lasps.data.schema import INDEX_COLUMNS, PRICE_COLUMNS, STOCK_COLUMNS
 from lasps.data.sources.base import INDEX_CODES, FetchMode, PoliteCaller, as_date, blank_halted
+from lasps.data.sources.net import DEFAULT_TIMEOUT_S, guard
 from lasps.data.universe import classify_kind
 from lasps.data.validate import normalize_market
 from lasps.errors import ConfigError, InputDataError, UnavailableError
+
+log = logging.getLogger(__name__)
 
 #: LASPS index code -> FinanceDataReader symbol.
 FDR_INDEX_SYMBOLS: dict[str, str] = {"1001": "KS11", "2001": "KQ11"}
@@ -87,8 +95,13 @@ class FdrSource:
     client:
         An object with ``StockListing`` and ``DataReader`` (tests pass a fake); default the
         ``FinanceDataReader`` module, imported lazily.
-    sleep, retries, backoff_s, delay_s:
+    sleep, retries, backoff_s, delay_s, timeout_s:
         As for :class:`~lasps.data.sources.pykrx_source.PykrxSource`.
+
+    Attributes
+    ----------
+    skipped:
+        Code -> reason for each code whose chart came back empty in this source's lifetime.
     """
 
     name = "fdr"
@@ -97,15 +110,18 @@ class FdrSource:
 
     def __init__(self, settings: Settings, *, client: Any | None = None,
                  sleep: Callable[[float], None] = time.sleep, retries: int = 3, backoff_s: float = 2.0,
-                 delay_s: float | None = None) -> None:
+                 delay_s: float | None = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.client = client if client is not None else _load_fdr()
+        self.timeout_s = float(timeout_s)
+        self.skipped: dict[str, str] = {}
         self.call = PoliteCaller(source="fdr", delay_s=settings.pykrx_delay_s if delay_s is None else delay_s,
                                  sleep=sleep, retries=retries, backoff_s=backoff_s)
         self._listing: pd.DataFrame | None = None
 
     def _listing_frame(self) -> pd.DataFrame:
         if self._listing is None:
-            raw = _frame(self.call("StockListing", self.client.StockListing, "KRX"), "StockListing('KRX')",
+            raw = _frame(self.call("StockListing", guard(self.client.StockListing, self.timeout_s), "KRX"),
+                         "StockListing('KRX')",
                          LISTING_COLUMNS)
             frame = pd.DataFrame({
                 "code": [str(c).strip() for c in raw["Code"]],
@@ -136,8 +152,15 @@ class FdrSource:
     def _series(self, code: str, date_from: dt.date, date_to: dt.date) -> pd.DataFrame:
         start, end = as_date(date_from).isoformat(), as_date(date_to).isoformat()
         label = f"DataReader('NAVER:{code}', {start}, {end})"
-        raw = _frame(self.call("DataReader", self.client.DataReader, f"NAVER:{code}", start, end), label,
-                     list(PRICE_SOURCE_COLUMNS))
+        raw = _frame(self.call("DataReader", guard(self.client.DataReader, self.timeout_s), f"NAVER:{code}", start,
+                               end), label, list(PRICE_SOURCE_COLUMNS))
+        if len(raw) == 0 or any(c not in raw.columns for c in PRICE_SOURCE_COLUMNS):
+            reason = f"{label} returned an empty table (no chart for {code})"
+            if code not in self.skipped:
+                log.warning("fdr: %s; skipped, the other codes continue", reason)
+            self.skipped[code] = reason
+            return pd.DataFrame({c: pd.Series(dtype="float64" if c not in ("code", "date") else object)
+                                 for c in PRICE_COLUMNS})
         out = pd.DataFrame({"code": [code] * len(raw),
                             "date": pd.to_datetime(pd.Index(raw.index)).normalize()})
         for src, col in PRICE_SOURCE_COLUMNS.items():
@@ -152,7 +175,10 @@ class FdrSource:
 
     def daily(self, date_from: dt.date, date_to: dt.date,
               codes: Sequence[str] | None = None) -> MarketBundle:
-        """Adjusted daily prices, one request per code (default: every KOSPI/KOSDAQ/KONEX code listed today)."""
+        """Adjusted daily prices (default: every KOSPI/KOSDAQ/KONEX code listed today).
+
+        Requests: 1 listing (once per source) + 1 per code. A code without a chart is skipped and
+        reported (:attr:`skipped`)."""
         stocks = self.stocks()
         wanted = list(codes) if codes is not None else list(stocks["code"])
         frames = [self._series(code, date_from, date_to) for code in wanted]
@@ -171,7 +197,7 @@ class FdrSource:
                                  fix="use 1001 (KOSPI) or 2001 (KOSDAQ)")
         symbol = FDR_INDEX_SYMBOLS[code]
         start, end = as_date(date_from).isoformat(), as_date(date_to).isoformat()
-        raw = _frame(self.call("DataReader", self.client.DataReader, symbol, start, end),
+        raw = _frame(self.call("DataReader", guard(self.client.DataReader, self.timeout_s), symbol, start, end),
                      f"DataReader('{symbol}', {start}, {end})", ["Close"])
         out = pd.DataFrame({"index_code": [code] * len(raw),
                             "date": pd.to_datetime(pd.Index(raw.index)).normalize()})

@@ -14,12 +14,27 @@ Requests per trading day (each preceded by a pause of ``settings.pykrx_delay_s``
   (date, "ALL")`` gives 지분율 (percent) -> ``foreign_holding_ratio`` (fraction).
 
 Names come from ``get_market_ticker_name`` (answered from pykrx's in-memory ticker table, so no pause);
-index OHLCV from ``get_index_ohlcv(from, to, "1001"|"2001")`` (one request per index and range);
-sectors (:meth:`PykrxSource.stocks`) from ``get_market_sector_classifications(date, market)`` (업종명).
+index OHLCV from ``get_index_ohlcv(from, to, "1001"|"2001", name_display=False)`` (one request per
+index and range; ``name_display=False`` keeps the call independent of pykrx's index-name cache, whose
+failed load would otherwise break every index call of the process); sectors (:meth:`PykrxSource.stocks`)
+from ``get_market_sector_classifications(date, market)`` (업종명).
+
+**Real request count**: the numbers in the method docstrings, plus about 6 on the first call in a
+process (pykrx logs in and loads its ticker and index-name tables).
+
+**Names are verified** before they are written: pykrx answers a code whose name it could not load
+(a transient failure while loading its name table poisons the whole process) with the code itself.
+Such a row is written with the code as its name and kind ``other`` (never ``stock``), and the store
+never overwrites a stored name (or the kind that came with it) by a code
+(:meth:`lasps.data.store.MarketStore.write_bundle`): a SPAC or REIT never turns into a stock.
 
 pykrx needs a data.krx.co.kr login in the ``KRX_ID``/``KRX_PW`` environment variables
 (``settings.krx_id``/``krx_pw``); they are exported for pykrx when set in ``lasps.toml`` and never
-appear in a log line or an error message. Transient failures are retried with exponential backoff.
+appear in a log line or an error message; pykrx's own stdout print of the login ID is captured and
+dropped (:mod:`lasps.data.sources.net`). Every request has a timeout (``timeout_s``) and transient
+failures are retried a bounded number of times with exponential backoff. An unreachable KRX or a
+rejected login becomes a :class:`~lasps.data.sources.base.SourceError` that says what, where and how
+to fix it.
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -39,6 +55,7 @@ from lasps.data.bundle import MarketBundle
 from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, PRICE_COLUMNS, STOCK_COLUMNS
 from lasps.data.sectors import KRX_SECTOR_INDEX, map_sector
 from lasps.data.sources.base import INDEX_CODES, FetchMode, PoliteCaller, SourceError, as_date, blank_halted
+from lasps.data.sources.net import DEFAULT_TIMEOUT_S, guarded
 from lasps.data.universe import classify_kind
 from lasps.errors import ConfigError, InputDataError
 from lasps.krx.calendar import sessions
@@ -80,19 +97,49 @@ def _credentials(settings: Settings) -> tuple[str, str]:
     return ident, password
 
 
-def _load_pykrx(ident: str, password: str) -> Any:
-    """Import ``pykrx.stock`` lazily, exporting the login for it (pykrx reads KRX_ID/KRX_PW itself)."""
+#: Kind of a row whose name pykrx could not tell (never "stock": the code alone cannot classify it).
+UNVERIFIED_KIND = "other"
+LOGIN_WHERE = "pykrx login to data.krx.co.kr (KRX_ID / KRX_PW)"
+LOGIN_FIX = ("check KRX_ID/KRX_PW (log in at https://data.krx.co.kr with them to be sure), the network "
+             "connection and any proxy; then run the same command again (days already stored are kept)")
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _load_pykrx(ident: str, password: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
+    """Import ``pykrx.stock`` lazily, exporting the login for it (pykrx reads KRX_ID/KRX_PW itself and
+    logs in on import, printing the login ID: captured and dropped)."""
     os.environ.setdefault("KRX_ID", ident)
     os.environ.setdefault("KRX_PW", password)
     try:
-        from pykrx import stock
+        with guarded(timeout_s):
+            from pykrx import stock
     except ImportError as exc:
         raise ConfigError(
             "the pykrx source needs the 'pykrx' package, which is not installed",
             where="--source pykrx",
             fix="pip install 'lasps[sources]'",
         ) from exc
+    except Exception as exc:  # requests.ConnectionError, timeouts … while logging in
+        raise SourceError(_scrub(f"pykrx could not log in to data.krx.co.kr: {type(exc).__name__}: {exc}",
+                                 (ident, password)), where=LOGIN_WHERE, fix=LOGIN_FIX) from None
     return stock
+
+
+def _verified_name(code: str, value: object) -> str | None:
+    """``value`` if it is a real name of ``code``; None for an empty answer or the code itself (what
+    pykrx returns when its name table failed to load)."""
+    if not isinstance(value, str):
+        return None
+    name = value.strip()
+    if not name or name == code or name.upper() == f"A{code}":
+        return None
+    return name
 
 
 def _ymd(value: dt.date | str) -> str:
@@ -146,6 +193,8 @@ class PykrxSource:
         Pause between requests; default ``settings.pykrx_delay_s``.
     sectors:
         Whether :meth:`stocks` fetches sector classifications (2 requests).
+    timeout_s:
+        Seconds per HTTP request (pykrx takes none itself; :mod:`lasps.data.sources.net`).
     """
 
     name = "pykrx"
@@ -154,9 +203,11 @@ class PykrxSource:
 
     def __init__(self, settings: Settings, *, client: Any | None = None,
                  sleep: Callable[[float], None] = time.sleep, retries: int = 3, backoff_s: float = 2.0,
-                 delay_s: float | None = None, sectors: bool = True) -> None:
+                 delay_s: float | None = None, sectors: bool = True, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         ident, password = _credentials(settings)
-        self.client = client if client is not None else _load_pykrx(ident, password)
+        self.timeout_s = float(timeout_s)
+        self._secrets = (ident, password)
+        self.client = client if client is not None else _load_pykrx(ident, password, self.timeout_s)
         self.call = PoliteCaller(
             source="pykrx",
             delay_s=settings.pykrx_delay_s if delay_s is None else delay_s,
@@ -164,6 +215,25 @@ class PykrxSource:
         )
         self.with_sectors = sectors
         self._names: dict[str, str | None] = {}
+        #: codes whose name could not be verified in this process (written as unknown)
+        self.unverified_names: set[str] = set()
+
+    def _client(self, name: str) -> Any:
+        """The client function ``name``, run with a timeout, stdout dropped, and a KeyError (what pykrx
+        raises when KRX answered without data, most often after a rejected login) turned into a
+        :class:`SourceError` that names the login."""
+        fn = getattr(self.client, name)
+        return partial(self._run, name, fn)
+
+    def _run(self, name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with guarded(self.timeout_s):
+                return fn(*args, **kwargs)
+        except KeyError as exc:
+            raise SourceError(
+                _scrub(f"pykrx {name}: KRX answered without the expected data (KeyError {exc}); most often the "
+                       "data.krx.co.kr login was rejected (wrong KRX_ID/KRX_PW), or the KRX layout changed",
+                       self._secrets), where=f"pykrx {name}; {LOGIN_WHERE}", fix=LOGIN_FIX) from None
 
     def __repr__(self) -> str:
         return f"PykrxSource(delay_s={self.call.delay_s}, retries={self.call.retries})"
@@ -172,22 +242,25 @@ class PykrxSource:
     def _markets(self, ymd: str) -> dict[str, str]:
         out: dict[str, str] = {}
         for market in MARKETS:
-            tickers = self.call("get_market_ticker_list", self.client.get_market_ticker_list, ymd, market=market)
+            tickers = self.call("get_market_ticker_list", self._client("get_market_ticker_list"), ymd, market=market)
             for t in tickers or []:
                 out.setdefault(str(t).strip(), market)
         return out
 
     def _name(self, code: str) -> str | None:
+        """The verified name of ``code`` (None if pykrx could not tell; see the module docstring)."""
         if code not in self._names:
-            value = self.call("get_market_ticker_name", self.client.get_market_ticker_name, code, cached=True)
-            self._names[code] = value.strip() if isinstance(value, str) and value.strip() else None
+            value = self.call("get_market_ticker_name", self._client("get_market_ticker_name"), code, cached=True)
+            self._names[code] = _verified_name(code, value)
+            if self._names[code] is None:
+                self.unverified_names.add(code)
         return self._names[code]
 
     def _sectors(self, ymd: str) -> dict[str, tuple[str | None, str | None]]:
         out: dict[str, tuple[str | None, str | None]] = {}
         for market in ("KOSPI", "KOSDAQ"):
             frame = self.call("get_market_sector_classifications",
-                              self.client.get_market_sector_classifications, ymd, market)
+                              self._client("get_market_sector_classifications"), ymd, market)
             frame = _require(frame, [SECTOR_NAME], f"get_market_sector_classifications({ymd}, {market})")
             if len(frame) == 0:
                 continue
@@ -200,14 +273,20 @@ class PykrxSource:
                      sectors: dict[str, tuple[str | None, str | None]]) -> pd.DataFrame:
         rows = []
         for code in codes:
-            name = self._name(code) or code
+            name = self._name(code)
             s_code, s_name = sectors.get(code, (None, None))
             sid = map_sector(s_code, s_name)
             rows.append({
-                "code": code, "name": name, "market": markets.get(code), "kind": classify_kind(code, name),
+                "code": code, "name": name or code, "market": markets.get(code),
+                "kind": classify_kind(code, name) if name is not None else UNVERIFIED_KIND,
                 "sector_code": s_code, "sector_name": s_name, "sector_id": sid,
                 "listed_date": pd.NaT, "delisted_date": pd.NaT, "price_basis": self.price_basis,
             })
+        unknown = [r["code"] for r in rows if r["name"] == r["code"]]
+        if unknown:
+            log.warning("pykrx: no verified name for %d code(s) (e.g. %s): written as code/'other'; stored names "
+                        "and kinds are kept",
+                        len(unknown), ", ".join(unknown[:5]))
         frame = pd.DataFrame(rows, columns=list(STOCK_COLUMNS))
         frame["sector_id"] = pd.array([pd.NA if v is None or pd.isna(v) else int(v) for v in frame["sector_id"]],
                                       dtype="Int16")
@@ -218,7 +297,10 @@ class PykrxSource:
         return frame
 
     def stocks(self, date: dt.date) -> pd.DataFrame:
-        """Codes listed on ``date`` with name, market, kind and (if enabled) KRX sector (5 requests)."""
+        """Codes listed on ``date`` with name, market, kind and (if enabled) KRX sector.
+
+        Requests: 3 ticker lists + 2 sector tables (5; 3 without sectors), plus ~6 on the first call in a
+        process (module docstring). Names come from pykrx's in-memory table (no request)."""
         ymd = _ymd(date)
         markets = self._markets(ymd)
         sectors = self._sectors(ymd) if self.with_sectors else {}
@@ -228,7 +310,7 @@ class PykrxSource:
     def _day(self, day: dt.date) -> tuple[pd.DataFrame, dict[str, str]]:
         ymd = _ymd(day)
         label = f"get_market_ohlcv({ymd}, market=ALL)"
-        ohlcv = self.call("get_market_ohlcv", self.client.get_market_ohlcv, ymd, market="ALL")
+        ohlcv = self.call("get_market_ohlcv", self._client("get_market_ohlcv"), ymd, market="ALL")
         ohlcv = _require(ohlcv, list(OHLCV_COLUMNS), label)
         if len(ohlcv) == 0 or bool((ohlcv[["시가", "고가", "저가", "종가"]] == 0).all(axis=None)):
             raise SourceError(
@@ -237,7 +319,7 @@ class PykrxSource:
                 fix="KRX publishes a day's prices after the close (about 18:00 KST); run the update later. "
                     "If the day is a holiday missing from the calendar, report it",
             )
-        cap = self.call("get_market_cap", self.client.get_market_cap, ymd, market="ALL")
+        cap = self.call("get_market_cap", self._client("get_market_cap"), ymd, market="ALL")
         cap = _require(cap, list(CAP_COLUMNS), f"get_market_cap({ymd}, market=ALL)")
         markets = self._markets(ymd)
         codes = _codes_of(ohlcv)
@@ -259,7 +341,10 @@ class PykrxSource:
 
     def daily(self, date_from: dt.date, date_to: dt.date,
               codes: Sequence[str] | None = None) -> MarketBundle:
-        """Raw daily prices of every ticker on each trading day in ``[date_from, date_to]`` (5 requests/day)."""
+        """Raw daily prices of every ticker on each trading day in ``[date_from, date_to]``.
+
+        Requests: 5 per trading day (OHLCV, market cap, 3 ticker lists), plus ~6 on the first call in a
+        process."""
         frames: list[pd.DataFrame] = []
         markets: dict[str, str] = {}
         for day in sessions(as_date(date_from), as_date(date_to)):
@@ -275,12 +360,15 @@ class PykrxSource:
         return MarketBundle(source=self.name, stocks=stocks, prices=prices, unavailable={})
 
     def index(self, code: str, date_from: dt.date, date_to: dt.date) -> pd.DataFrame:
-        """Index OHLCV of ``code`` (1001 KOSPI, 2001 KOSDAQ) in ``[date_from, date_to]`` (1 request)."""
+        """Index OHLCV of ``code`` (1001 KOSPI, 2001 KOSDAQ) in ``[date_from, date_to]``.
+
+        Requests: 1 (``name_display=False``: no index-name lookup), plus ~6 on the first call in a process."""
         if code not in INDEX_CODES:
             raise InputDataError(f"pykrx: unsupported index code {code!r}", where="index code",
                                  fix="use 1001 (KOSPI) or 2001 (KOSDAQ)")
         label = f"get_index_ohlcv({_ymd(date_from)}, {_ymd(date_to)}, {code})"
-        frame = self.call("get_index_ohlcv", self.client.get_index_ohlcv, _ymd(date_from), _ymd(date_to), code)
+        frame = self.call("get_index_ohlcv", self._client("get_index_ohlcv"), _ymd(date_from), _ymd(date_to), code,
+                          name_display=False)
         frame = _require(frame, ["종가"], label)
         out = pd.DataFrame({"index_code": [code] * len(frame),
                             "date": pd.to_datetime(pd.Index(frame.index)).normalize()})
@@ -291,7 +379,10 @@ class PykrxSource:
 
     def flows(self, date_from: dt.date, date_to: dt.date,
               codes: Sequence[str] | None = None) -> pd.DataFrame:
-        """Investor net buy value (KRW) and foreign holding ratio per ticker and day (5 requests/day)."""
+        """Investor net buy value (KRW) and foreign holding ratio per ticker and day.
+
+        Requests: 5 per trading day (4 investor tables + the foreign holding table), plus ~6 on the first
+        call in a process."""
         frames = []
         for day in sessions(as_date(date_from), as_date(date_to)):
             ymd = _ymd(pd.Timestamp(day).date())
@@ -301,7 +392,7 @@ class PykrxSource:
                 for investor in investors:
                     label = f"get_market_net_purchases_of_equities({ymd}, {ymd}, ALL, {investor})"
                     frame = self.call("get_market_net_purchases_of_equities",
-                                      self.client.get_market_net_purchases_of_equities, ymd, ymd, "ALL",
+                                      self._client("get_market_net_purchases_of_equities"), ymd, ymd, "ALL",
                                       investor)
                     frame = _require(frame, [NET_VALUE], label)
                     series = pd.Series(pd.to_numeric(frame[NET_VALUE], errors="coerce").to_numpy(dtype="float64"),
@@ -310,7 +401,7 @@ class PykrxSource:
                 parts[column] = total if total is not None else pd.Series(dtype="float64")
             label = f"get_exhaustion_rates_of_foreign_investment({ymd}, ALL)"
             holding = self.call("get_exhaustion_rates_of_foreign_investment",
-                                self.client.get_exhaustion_rates_of_foreign_investment, ymd, "ALL")
+                                self._client("get_exhaustion_rates_of_foreign_investment"), ymd, "ALL")
             holding = _require(holding, [HOLDING_RATIO], label)
             parts["foreign_holding_ratio"] = (
                 pd.Series(pd.to_numeric(holding[HOLDING_RATIO], errors="coerce").to_numpy(dtype="float64") / 100.0,
