@@ -32,6 +32,8 @@ def init_cmd(
     = "2026-10-30",
     replace: Annotated[bool, typer.Option("--replace", help="Empty the store first if it holds other data.")]
     = False,
+    signals: Annotated[str, typer.Option(help="Planted effects: default, or none (a null market: every "
+                                              "planted strength 0, all else equal).")] = "default",
     home: HomeOption = None,
 ) -> None:
     """Create the market store from a source (the built-in synthetic KRX market by default).
@@ -46,13 +48,16 @@ def init_cmd(
             fix="use --source synthetic; for real data use `lasps data import PATH` or "
                 "`lasps data update --source pykrx --start YYYY-MM-DD`",
         )
-    settings = settings_for(home)
-    ensure_home(settings.home)
-    from lasps.data.sources.synthetic import generate_synthetic
+    from lasps.data.sources.synthetic import config_for_signals, generate_synthetic
     from lasps.data.store import MarketStore
 
-    args = json.dumps({"source": source, "stocks": stocks, "years": years, "seed": seed, "end": end},
-                      sort_keys=True)
+    config = config_for_signals(signals)  # bad --signals: exit 2 before anything is written
+    settings = settings_for(home)
+    ensure_home(settings.home)
+    spec = {"source": source, "stocks": stocks, "years": years, "seed": seed, "end": end}
+    if signals != "default":  # keeps the recorded arguments of existing default stores unchanged
+        spec["signals"] = signals
+    args = json.dumps(spec, sort_keys=True)
     with MarketStore(settings.home) as store:
         previous = store.last_run("init")
         if not store.is_empty() and not replace and (previous is None or previous[1] != args):
@@ -62,8 +67,9 @@ def init_cmd(
                 fix="pass --replace to empty it first, or use another --home",
             )
         t0 = time.perf_counter()
-        with console.status(f"generating synthetic market: {stocks} listings × {years:g} years (seed {seed})"):
-            bundle = generate_synthetic(stocks=stocks, years=years, seed=seed, end=end)
+        with console.status(f"generating synthetic market: {stocks} listings × {years:g} years (seed {seed}, "
+                            f"signals {signals})"):
+            bundle = generate_synthetic(stocks=stocks, years=years, seed=seed, end=end, config=config)
         t1 = time.perf_counter()
         with console.status(f"writing {len(bundle.prices):,} price rows to {store.path}"):
             n = store.write_bundle(bundle, kind="init", replace=True, detail=args)
