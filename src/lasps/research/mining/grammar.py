@@ -63,6 +63,7 @@ WINDOW_LADDER: tuple[int, ...] = (2, 3, 5, 10, 20, 40, 60, 120, 250)
 # operator kinds
 _SAME_WINDOW = ("delay", "delta", "ts_mean", "ts_sum", "ts_min", "ts_max", "decay_linear", "stddev")
 _UNIT_WINDOW = ("ts_rank", "ts_argmax", "ts_argmin")
+_LAG1 = frozenset({"delay", "delta"})  # may use a 1-session window
 _BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "lt": "<", "gt": ">"}
 #: Every operator the search knows, by the name ``--operators`` takes.
 OPERATORS: tuple[str, ...] = (
@@ -229,7 +230,7 @@ class Grammar:
             return None
         if name in _SAME_WINDOW or name in _UNIT_WINDOW:
             w = args[1]
-            lo = 1 if name == "delay" else 2
+            lo = 1 if name in _LAG1 else 2
             if not isinstance(w, Num) or int(w.value) not in self.windows(lo) or w.value != int(w.value):
                 return None
             t = self.type_of(args[0])
@@ -302,7 +303,7 @@ class Grammar:
         if (t in NUMERIC and t != UNIT) or t == UNIT:
             for name in _SAME_WINDOW:
                 if name in ops and t in NUMERIC and self._min_depth(t) <= sub:
-                    call(name, t, 1 if name == "delay" else 2)
+                    call(name, t, 1 if name in _LAG1 else 2)
         if t == UNIT:
             for name in _UNIT_WINDOW:
                 if name in ops:
@@ -421,7 +422,7 @@ class Grammar:
             return _replace(node, path, Var(same[int(rng.integers(len(same)))]))
         assert isinstance(n, Call)
         wi = next(i for i, a in enumerate(n.args) if isinstance(a, Num))
-        lo = 1 if n.name == "delay" else 3 if n.name == "correlation" else 2
+        lo = 1 if n.name in _LAG1 else 3 if n.name == "correlation" else 2
         ws = [w for w in self.windows(lo) if w != n.args[wi].value]  # type: ignore[attr-defined]
         if not ws:
             return None

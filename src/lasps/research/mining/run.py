@@ -89,12 +89,14 @@ def plan_mine(home: Path | str, config: SearchConfig, holdout: float = 0.2, oper
     anything is written) and fix the spans. ``panel`` (the full panel) may be passed to skip a load."""
     home = Path(home)
     if config.trials < 1:
-        raise ConfigError(f"--trials must be at least 1, got {config.trials}", where="--trials")
+        raise ConfigError(f"--trials must be at least 1, got {config.trials}", where="--trials",
+                          fix="give the number of formulas to evaluate, e.g. --trials 2000")
     if not 0 < holdout < 1:
         raise ConfigError(f"--holdout must be a share of the dates in (0, 1), got {holdout}", where="--holdout",
                           fix="e.g. --holdout 0.2 keeps the last 20 % of the sessions for the holdout")
     if not 0 < alpha < 0.5:
-        raise ConfigError(f"the test level must be in (0, 0.5), got {alpha}", where="--alpha")
+        raise ConfigError(f"the test level must be in (0, 0.5), got {alpha}", where="--alpha",
+                          fix="e.g. --alpha 0.05")
     ops = parse_operators(operators) if operators is not None else (config.operators or DEFAULT_OPERATORS)
     full = panel if panel is not None else _load(home, universe=universe)
     T = full.shape[0]
