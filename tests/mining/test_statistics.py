@@ -11,7 +11,7 @@ from scipy import stats
 from lasps.research import kernels
 from lasps.research.ic import rank_ic
 from lasps.research.mining.holdout import effective_trials, holdout_dsr, sidak_threshold
-from lasps.research.mining.scoring import fingerprint_corr, rank_ic_rows
+from lasps.research.mining.scoring import fingerprint_corr, rank_ic_rows, unit_fingerprint
 
 
 def test_rank_ic_rows_equals_scipy_spearman_and_research_rank_ic() -> None:
@@ -66,5 +66,8 @@ def test_holdout_dsr_rises_with_skill_and_falls_with_trials() -> None:
 
 def test_fingerprint_corr_is_cosine_of_z_ranks() -> None:
     x = np.array([[-1.0, 0.0, 1.0], [1.0, -1.0, 0.0]], dtype=np.float32)
-    c = fingerprint_corr([x, -x, np.zeros_like(x)], [x])
+    u = unit_fingerprint(x)
+    assert np.dot(u, u) == pytest.approx(1.0)
+    np.testing.assert_allclose(u, np.array([-1, 0, 1, 1, -1, 0]) / 2.0, atol=1e-7)  # |x| = sqrt(4)
+    c = fingerprint_corr([u, unit_fingerprint(-x), unit_fingerprint(np.full_like(x, np.nan))], [u])
     np.testing.assert_allclose(c[:, 0], [1.0, -1.0, 0.0], atol=1e-7)

@@ -27,7 +27,7 @@ from lasps.data.panel import Panel
 from lasps.research import kernels
 from lasps.research.forward import panel_forward_returns
 
-__all__ = ["ScoringContext", "fingerprint_corr", "rank_ic_rows", "score_formulas"]
+__all__ = ["ScoringContext", "fingerprint_corr", "rank_ic_rows", "score_formulas", "unit_fingerprint"]
 
 _BLOCK = 32
 
@@ -163,8 +163,8 @@ class ScoringContext:
         return cls(fwd, fr.known_row, mask, fcount, franks, rows, int(horizon), int(min_names))
 
     def reduce(self, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(T,)`` daily rank IC on ``rows`` (bool ``(T,)``) and ``(R, N)`` float32 fingerprint of one
-        ``(T, N)`` candidate."""
+        """``(T,)`` daily rank IC on ``rows`` (bool ``(T,)``) and the ``(R, N)`` float32 z-scored ranks of
+        one ``(T, N)`` candidate at the fingerprint rows."""
         a = np.ascontiguousarray(values, dtype=np.float64)
         ic = rank_ic_rows(a, self.fwd, self.mask, rows, self.fcount, self.franks, self.min_names)
         return ic, _zranks(a, self.mask, self.fp_rows)
@@ -184,18 +184,17 @@ def score_formulas(panel: Panel, ctx: ScoringContext, formulas: Sequence[Node | 
         yield int(name[1:]), ic, fp
 
 
-def _unit_rows(fp: np.ndarray) -> np.ndarray:
-    """Flattened fingerprint with NaN -> 0, scaled to unit length (0 vector stays 0)."""
-    v = np.where(np.isfinite(fp), fp, np.float32(0.0)).astype(np.float64).ravel()
-    n = float(np.sqrt(v @ v))
-    return v / n if n > 0 else v
+def unit_fingerprint(z: np.ndarray) -> np.ndarray:
+    """Flattened ``(R * N,)`` float32 fingerprint: the z-scored ranks with NaN -> 0 (the mean rank),
+    scaled to unit length (an all-NaN fingerprint stays 0)."""
+    v = np.nan_to_num(np.asarray(z, dtype=np.float32).ravel(), nan=0.0)
+    n = float(np.sqrt(np.dot(v, v)))
+    return v / np.float32(n) if n > 0 else v
 
 
 def fingerprint_corr(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:
-    """``(len(a), len(b))`` value correlation of fingerprints: the cosine of their z-scored ranks over
-    the fingerprint rows (cells without a value count as 0 — the mean rank)."""
+    """``(len(a), len(b))`` value correlation of unit fingerprints (:func:`unit_fingerprint`): the cosine of
+    their z-scored ranks over the fingerprint rows (cells without a value count as the mean rank)."""
     if not len(a) or not len(b):
         return np.zeros((len(a), len(b)))
-    A = np.stack([_unit_rows(x) for x in a])
-    B = np.stack([_unit_rows(x) for x in b])
-    return A @ B.T
+    return (np.stack(a) @ np.stack(b).T).astype(np.float64)

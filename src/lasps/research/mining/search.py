@@ -46,7 +46,7 @@ from lasps.data.panel import Panel
 from lasps.research.ic import ic_stats
 from lasps.research.mining.files import atomic_write_bytes, atomic_write_text
 from lasps.research.mining.grammar import Grammar, size
-from lasps.research.mining.scoring import ScoringContext, fingerprint_corr, score_formulas
+from lasps.research.mining.scoring import ScoringContext, fingerprint_corr, score_formulas, unit_fingerprint
 
 __all__ = ["SearchConfig", "SearchResult", "SearchState", "Trial", "run_search", "search_spans"]
 
@@ -111,7 +111,7 @@ class SearchState:
     stopped: str = ""
     rng_state: dict[str, Any] = field(default_factory=dict)
     ic_train: list[np.ndarray] = field(default_factory=list)  # (train rows,) float32 per trial
-    fingerprints: dict[int, np.ndarray] = field(default_factory=dict)  # population members only
+    fingerprints: dict[int, np.ndarray] = field(default_factory=dict)  # unit fingerprints, population only
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, directory: Path, config: SearchConfig, spans: dict[str, Any],
@@ -123,7 +123,7 @@ class SearchState:
         buf = io.BytesIO()
         fp_keys = sorted(self.fingerprints)
         ic = np.stack(self.ic_train) if self.ic_train else np.zeros((0, 0), np.float32)
-        fps = np.stack([self.fingerprints[k] for k in fp_keys]) if fp_keys else np.zeros((0, 0, 0), np.float32)
+        fps = np.stack([self.fingerprints[k] for k in fp_keys]) if fp_keys else np.zeros((0, 0), np.float32)
         np.savez(buf, ic=ic, fps=fps, fp_keys=np.asarray(fp_keys, dtype=np.int64))
         data = buf.getvalue()
         atomic_write_bytes(directory / CHECKPOINT_NPZ, data)
@@ -235,16 +235,19 @@ def _breed(rng: np.random.Generator, grammar: Grammar, state: SearchState, n: in
 
 def _select(state: SearchState, candidates: list[int], fps: dict[int, np.ndarray], size_: int,
             near_dup: float) -> list[int]:
+    """The fittest ``size_`` candidates, skipping any whose fingerprint correlates >= ``near_dup`` (absolute)
+    with a fitter one already chosen."""
     order = sorted(set(candidates), key=lambda i: (-state.trials[i].fitness, i))
     order = [i for i in order if math.isfinite(state.trials[i].fitness)]
+    if not order:
+        return []
+    C = np.abs(fingerprint_corr([fps[i] for i in order], [fps[i] for i in order]))
     chosen: list[int] = []
-    for i in order:
+    for k, i in enumerate(order):
         if len(chosen) >= size_:
             break
-        if chosen:
-            c = fingerprint_corr([fps[i]], [fps[j] for j in chosen])[0]
-            if np.nanmax(np.abs(c)) >= near_dup:
-                continue
+        if chosen and C[k, [order.index(j) for j in chosen]].max() >= near_dup:
+            continue
         chosen.append(i)
     return chosen
 
@@ -303,7 +306,7 @@ def run_search(
             trial, series, fp = results[idx]
             state.trials.append(trial)
             state.ic_train.append(series)
-            new_fps[base + idx] = fp
+            new_fps[base + idx] = unit_fingerprint(fp)
             grammar_seen.add(trial.formula)
         fps = {**state.fingerprints, **new_fps}
         state.population = _select(state, state.population + list(new_fps), fps, config.population,
