@@ -290,9 +290,9 @@ class Grammar:
         return Num(float(ws[int(rng.integers(len(ws)))]))
 
     def _productions(self, t: str, depth: int) -> list:  # type: ignore[type-arg]
+        """Makers ``(rng, child_depth) -> Node | None`` of the operators that can return type ``t``."""
         ops = set(self.operators)
         out: list = []  # type: ignore[type-arg]
-        sub = depth  # depth available to children
 
         def call(name: str, child_type: str | None, lo: int) -> None:
             def make(rng: np.random.Generator, d: int) -> Node | None:
@@ -300,9 +300,9 @@ class Grammar:
                 return None if x is None else Call(name, (x, self._window(rng, lo)))
             out.append(make)
 
-        if (t in NUMERIC and t != UNIT) or t == UNIT:
+        if t in NUMERIC:
             for name in _SAME_WINDOW:
-                if name in ops and t in NUMERIC and self._min_depth(t) <= sub:
+                if name in ops and self._min_depth(t) <= depth - 1:
                     call(name, t, 1 if name in _LAG1 else 2)
         if t == UNIT:
             for name in _UNIT_WINDOW:
