@@ -15,7 +15,7 @@ from lasps.research.mining.run import mine, plan_mine
 from lasps.research.mining.search import SearchConfig
 
 MARKET = {"stocks": 150, "years": 3.0}
-CFG = SearchConfig(trials=300, seed=1)  # = `lasps alpha mine --trials 300 --seed 1`
+CFG = SearchConfig(trials=200, seed=1)  # = `lasps alpha mine --trials 200 --seed 1`
 
 
 @pytest.fixture(autouse=True)

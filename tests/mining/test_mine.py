@@ -98,9 +98,9 @@ def test_outputs(default_home: Path, default_run) -> None:  # type: ignore[no-un
     b = default_run
     assert latest_run_id(default_home) == b.run_id
     run = json.loads((b.directory / "run.json").read_text())
-    assert run["seed"] == 1 and run["budget"] == 300 and run["trials"] == 300
+    assert run["seed"] == 1 and run["budget"] == CFG.trials and run["trials"] == CFG.trials
     assert {"m_eff", "t_threshold", "effective_trials", "pass_rule"} <= set(run["method"])
-    assert 1 <= run["method"]["m_eff"] <= 300
+    assert 1 <= run["method"]["m_eff"] <= CFG.trials
     assert run["spans"]["holdout_sessions"] >= 60 and run["wall_seconds"] > 0
     corr = pd.read_csv(b.directory / "correlation.csv", index_col=0)
     assert corr.shape == (len(b.shortlist), len(b.shortlist))
@@ -125,7 +125,7 @@ def test_strong_signal_passes_and_registers_with_provenance(strong_home: Path) -
 @pytest.mark.slow
 def test_null_markets_pass_nothing(tmp_path: Path) -> None:
     """Five null markets (every planted strength 0): no shortlisted formula passes."""
-    cfg = SearchConfig(trials=200, seed=1)
+    cfg = SearchConfig(trials=150, seed=1)
     for seed in range(1, 6):
         home = build_home(tmp_path / f"null{seed}", seed=seed, config=config_for_signals("none"),
                           stocks=120, years=2.5)
