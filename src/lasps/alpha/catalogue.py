@@ -373,13 +373,14 @@ def get_catalogue(home: Path | str | None = None) -> Catalogue:
 
 
 def register_user_alpha(name: str, formula: str, home: Path | str, description: str = "",
-                        *, replace: bool = False) -> AlphaSpec:
+                        *, replace: bool = False, provenance: Mapping[str, object] | None = None) -> AlphaSpec:
     """Validate and store a user alpha in ``$LASPS_HOME/alphas/user_alphas.json``.
 
     The name must be lower-case ``[a-z][a-z0-9_]*`` (at most 48 characters) and not look like a
     built-in (``alpha_001``); the formula must parse and read at least one data input. Raises
     :class:`ParseError` (bad formula) or :class:`ConfigError` (bad or taken name); the file is only
-    replaced (atomically) after validation.
+    replaced (atomically) after validation. ``provenance`` (JSON-able; e.g. the mining run that found
+    the formula) is stored with the entry.
     """
     if not _USER_NAME_RE.fullmatch(name) or _RESERVED_RE.fullmatch(name):
         raise ConfigError(
@@ -401,6 +402,8 @@ def register_user_alpha(name: str, formula: str, home: Path | str, description: 
         "description": description,
         "added": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    if provenance is not None:
+        entries[name]["provenance"] = dict(provenance)  # type: ignore[assignment]
     payload = {"version": 1, "alphas": dict(sorted(entries.items()))}
     write_json(user_alphas_path(home), payload)
     return spec

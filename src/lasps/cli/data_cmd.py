@@ -14,6 +14,8 @@ from rich.table import Table
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.config import ensure_home
 from lasps.data.checks import CheckReport, check_store, run_checks
+from lasps.data.sources.files import read_import
+from lasps.data.sources.synthetic import config_for_signals, generate_synthetic
 from lasps.data.update import update_store
 from lasps.data.validate import record_unmapped_sectors, validate_bundle
 from lasps.errors import ConfigError, StoreError
@@ -35,6 +37,8 @@ def init_cmd(
     = "2026-10-30",
     replace: Annotated[bool, typer.Option("--replace", help="Empty the store first if it holds other data.")]
     = False,
+    signals: Annotated[str, typer.Option(help="Planted effects: default, or none (a null market: every "
+                                              "planted strength 0, all else equal).")] = "default",
     home: HomeOption = None,
 ) -> None:
     """Create the market store from a source (the built-in synthetic KRX market by default).
@@ -49,12 +53,13 @@ def init_cmd(
             fix="use --source synthetic; for real data use `lasps data import PATH` or "
                 "`lasps data update --source pykrx --start YYYY-MM-DD`",
         )
+    config = config_for_signals(signals)  # bad --signals: exit 2 before anything is written
     settings = settings_for(home)
     ensure_home(settings.home)
-    from lasps.data.sources.synthetic import generate_synthetic
-
-    args = json.dumps({"source": source, "stocks": stocks, "years": years, "seed": seed, "end": end},
-                      sort_keys=True)
+    spec = {"source": source, "stocks": stocks, "years": years, "seed": seed, "end": end}
+    if signals != "default":  # keeps the recorded arguments of existing default stores unchanged
+        spec["signals"] = signals
+    args = json.dumps(spec, sort_keys=True)
     with workspace_for(home).store(write=True) as store:
         previous = store.last_run("init")
         if not store.is_empty() and not replace and (previous is None or previous[1] != args):
@@ -64,8 +69,9 @@ def init_cmd(
                 fix="pass --replace to empty it first, or use another --home",
             )
         t0 = time.perf_counter()
-        with console.status(f"generating synthetic market: {stocks} listings × {years:g} years (seed {seed})"):
-            bundle = generate_synthetic(stocks=stocks, years=years, seed=seed, end=end)
+        with console.status(f"generating synthetic market: {stocks} listings × {years:g} years (seed {seed}, "
+                            f"signals {signals})"):
+            bundle = generate_synthetic(stocks=stocks, years=years, seed=seed, end=end, config=config)
         t1 = time.perf_counter()
         with console.status(f"writing {len(bundle.prices):,} price rows to {store.path}"):
             n = store.write_bundle(bundle, kind="init", replace=True, detail=args)
@@ -87,7 +93,6 @@ def import_cmd(
 
     The input is validated completely before anything is written; a bad file changes nothing.
     """
-    from lasps.data.sources.files import read_import
 
     settings = settings_for(home)
     t0 = time.perf_counter()

@@ -12,6 +12,7 @@ from lasps.cli import (
     data_cmd,
     demo_cmd,
     eval_cmd,
+    mine_cmd,
     ml_cmd,
     order_cmd,
     serve_cmd,
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(data_cmd.app, name="data", help="Build, import, update, check and inspect the market store.")
+alpha_cmd.app.command("mine")(mine_cmd.mine)  # `lasps alpha mine` (formula search, cli/mine_cmd.py)
 app.add_typer(alpha_cmd.app, name="alpha", help="List, compute, show and add formulaic alphas.")
 app.add_typer(eval_cmd.app, name="eval", help="Evaluate alphas in and out of sample: IC, walk-forward, overfitting.")
 app.add_typer(backtest_cmd.app, name="backtest", help="Simulate strategies with KRX rules and costs.")

@@ -44,7 +44,7 @@ inputs of each chunk drawn from numpy; 4,000 listings × 12 years take ~7 s and 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
@@ -218,6 +218,26 @@ class SyntheticMarket:
     splits: pd.DataFrame
     halts: pd.DataFrame
     config: SyntheticConfig = field(default_factory=SyntheticConfig)
+
+
+#: Names accepted by ``lasps data init --signals``: ``default`` plants the effects of :class:`SyntheticConfig`,
+#: ``none`` sets every planted strength to 0 and changes nothing else (a null market for formula mining).
+SIGNAL_SETS: tuple[str, ...] = ("default", "none")
+
+
+def config_for_signals(signals: str, base: SyntheticConfig | None = None) -> SyntheticConfig:
+    """``base`` (default :class:`SyntheticConfig`) with the planted signals of ``signals`` (see
+    :data:`SIGNAL_SETS`). ``none`` zeroes the reversal, divergence and low-volatility strengths in both
+    regimes; every random stream is drawn exactly as before, so the same seed gives the same market
+    except for the planted effects (and what follows from them: prices, splits at price thresholds)."""
+    cfg = base or SyntheticConfig()
+    if signals == "default":
+        return cfg
+    if signals == "none":
+        return replace(cfg, reversal_strength=(0.0, 0.0), divergence_strength=(0.0, 0.0),
+                       lowvol_strength=(0.0, 0.0))
+    raise ConfigError(f"unknown signal set {signals!r}", where="--signals",
+                      fix="use --signals default (planted effects) or --signals none (null market)")
 
 
 def regime_labels(n_sessions: int, config: SyntheticConfig | None = None) -> np.ndarray:
@@ -1112,7 +1132,8 @@ def _assemble(lst: _Listings, dates: np.ndarray, dense: dict[str, np.ndarray], i
 
 
 __all__ = [
-    "SyntheticConfig", "SyntheticMarket", "generate_synthetic", "regime_labels", "simulate_market",
+    "SIGNAL_SETS", "SyntheticConfig", "SyntheticMarket", "config_for_signals", "generate_synthetic",
+    "regime_labels", "simulate_market",
 ]
 
 
