@@ -45,7 +45,9 @@ from lasps.backtest.outputs import backtests_dir, new_group_id, new_run_id, summ
 from lasps.backtest.selection import VariantIC, masked_ic_ir, select_top, split_variant
 from lasps.backtest.simulator import DEFAULT_CAPITAL, SimConfig, SimResult, simulate
 from lasps.backtest.strategies import STRATEGIES, AdaptiveConfig, build_targets, rebalance_rows
+from lasps.backtest.stuck import stuck_positions
 from lasps.data.panel import Panel
+from lasps.data.suspect import buyable_mask, suspect_note, suspect_summary
 from lasps.errors import ConfigError, StoreError
 from lasps.research.forward import known_rows
 
@@ -313,11 +315,18 @@ def _simulate_run(ctx: _Context, strategy: str, variants: tuple[str, ...], windo
     if need_ic:
         vic = VariantIC(variants, ctx.source.variant_ic(variants), known_rows(ctx.panel.shape[0], p.rebalance),
                         p.rebalance)
-    targets = build_targets(strategy, ctx.source.values, variants, ctx.panel.universe_mask, rows, p.top,
+    buyable = buyable_mask(ctx.panel, p.rebalance)  # halted / quarantined / crossing a suspect jump: not bought
+    targets = build_targets(strategy, ctx.source.values, variants, buyable, rows, p.top,
                             vic=vic, adaptive_config=p.adaptive)
     result = simulate(ctx.market, targets, SimConfig(lo, hi, p.capital))
     metrics = compute_metrics(result)
     notes = list(notes or [])
+    stuck = stuck_positions(ctx.market, result)
+    if stuck.count:
+        notes.append(stuck.line())
+    jumps = suspect_summary(ctx.panel)
+    if jumps["count"]:
+        notes.append(suspect_note(jumps))
     inactive = int((~targets.active).sum())
     if inactive:
         notes.append(f"{inactive} of {len(rows)} rebalances had no candidate (alpha warm-up or adaptive "
@@ -340,6 +349,8 @@ def _simulate_run(ctx: _Context, strategy: str, variants: tuple[str, ...], windo
     run_id = new_run_id(strategy)
     bench = benchmark_metrics(result)
     summary = summary_record(run_id, strategy, params, metrics, result, notes, bench)
+    summary["halted_at_end"] = stuck.as_dict()
+    summary["suspect_jumps"] = jumps
     path = write_run(ctx.home, summary, result) if p.write else None
     return RunOutput(run_id, label, strategy, variants, result, metrics, summary, path, notes, bench)
 

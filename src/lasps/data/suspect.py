@@ -198,3 +198,45 @@ def suspect_summary(panel) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "quarantine": "on" if panel.quarantine_days else "off (suspect_quarantine = false)",
         "jumps": [j.describe() for j in jumps],
     }
+
+
+def selectability_on(panel, row: int = -1) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What kept codes out of selection at one panel row (default the last): halts and the quarantine.
+
+    ``halted``: codes with a (carried-over) close that did not trade that day; ``quarantined``: suspect
+    jumps within the quarantine window that make their code unselectable that day (``describe()`` texts).
+    """
+    t = row % panel.shape[0]
+    close = panel.field("close")
+    traded = panel.traded if panel.traded is not None else np.isfinite(close)
+    halted = np.isfinite(close[t]) & ~traded[t]
+    quarantined: list[str] = []
+    if panel.quarantine_days:
+        lo = max(0, t - panel.quarantine_days + 1)
+        window = np.zeros_like(panel.suspect)
+        window[lo:t + 1] = panel.suspect[lo:t + 1]
+        quarantined = [j.describe() for j in list_suspects(window, close, panel.dates, panel.codes)]
+    return {"date": str(panel.dates[t]), "halted": int(halted.sum()),
+            "quarantined": quarantined, "quarantine_days": int(panel.quarantine_days)}
+
+
+def buyable_mask(panel, holding: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """``(T, N)``: ``panel.universe_mask`` less the codes whose next holding period crosses a suspect jump.
+
+    A position entered at the next open and held ``holding`` sessions would otherwise book the fake move
+    (a data-quality exclusion: the store knows the jump is not a return). Off with the quarantine.
+    """
+    universe = np.asarray(panel.universe_mask, dtype=bool)
+    if not panel.quarantine_days or not panel.suspect.any():
+        return universe
+    return universe & ~crossing_mask(panel.suspect, holding, 1)
+
+
+def suspect_note(summary: dict[str, object]) -> str:
+    """One sentence for a :func:`suspect_summary` (backtests, ``alpha compute``): count, reading, effect."""
+    n, probable, days = summary["count"], summary["probable_unadjusted_split_or_bonus"], summary["quarantine_days"]
+    text = f"{n} suspect price jump(s) in the panel ({probable} {PROBABLE}(s))"
+    if days:
+        return text + (f": the codes were not selected for {days} sessions after each jump nor bought across one "
+                       "(quarantine; suspect_quarantine = false turns it off)")
+    return text + ": the quarantine is OFF (suspect_quarantine = false), their fake moves are traded as returns"

@@ -66,6 +66,43 @@ def _prices(home: Path, day: dt.date, codes: Sequence[str], names: dict[str, str
     return histories
 
 
+def universe_line(n_universe: int, ev: dict[str, Any], day: dt.date) -> str:
+    """The report's universe line: what actually traded on ``day``, and what halts/quarantine left out."""
+    sel = ev.get("selectability") or {}
+    text = f"{n_universe:,} codes (listed, traded on {day}, ≥ min-history sessions"
+    if sel.get("quarantine_days"):
+        text += ", not quarantined by a suspect jump"
+    text += ")"
+    if sel.get("halted"):
+        text += f"; {sel['halted']:,} halted that day (no trade, close carried over) are not selectable"
+    return text
+
+
+def selectability_warnings(ev: dict[str, Any], day: dt.date) -> list[str]:
+    """Report warnings naming the suspect jumps (DESIGN 2.3): never silent, quarantine on or off."""
+    jumps = ev.get("suspect_jumps") or {}
+    sel = ev.get("selectability") or {}
+    out: list[str] = []
+    n = int(jumps.get("count") or 0)
+    if not n:
+        return out
+    probable = int(jumps.get("probable_unadjusted_split_or_bonus") or 0)
+    head = (f"Suspect price jumps: {n} in the evaluation panel (moves beyond the daily price limit that no "
+            f"adjustment explains; {probable} probable unadjusted split/bonus issue(s)).")
+    quarantined = list(sel.get("quarantined") or [])
+    if sel.get("quarantine_days"):
+        if quarantined:
+            head += (f" Quarantined on {day} — not selectable for {sel['quarantine_days']} sessions after the jump, "
+                     f"forward returns crossing it left out: " + "; ".join(quarantined) + ".")
+        else:
+            head += f" None is within {sel['quarantine_days']} sessions of {day}."
+    else:
+        head += (" The quarantine is OFF (suspect_quarantine = false): alphas, forward returns and picks use these "
+                 "prices as they are. " + "; ".join(jumps.get("jumps") or []))
+    out.append(head)
+    return out
+
+
 def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalogue: Any, *,
                  orders: list[dict[str, Any]] | None = None,
                  extra_warnings: Sequence[str] = ()) -> DailyReport:
@@ -155,6 +192,7 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
         overfit = None
     if picks and len(picks) < config.picks:
         warnings.append(f"Only {len(picks)} codes were nominated (asked for {config.picks}).")
+    warnings.extend(selectability_warnings(ev, day))
 
     last_run = facts["last_run"]
     coverage = {
@@ -163,7 +201,7 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
         "last load": f"{last_run[1]} from {last_run[0]} at {last_run[2]:%Y-%m-%d %H:%M}" if last_run else "?",
         "evaluation panel": f"{ev.get('panel_first')} … {ev.get('panel_last')} "
                             f"({ev.get('sessions')} sessions × {ev.get('codes')} codes, universe `{config.universe}`)",
-        "universe on the date": f"{n_universe:,} codes (listed, traded on {day}, ≥ min-history sessions)",
+        "universe on the date": universe_line(n_universe, ev, day),
         "selection window": f"signal dates {ev.get('window_first')} … {ev.get('window_last')} "
                             f"({ev.get('window_rows')} sessions whose {h}-day outcome is known at the close of {day})",
         "alphas": f"{ev.get('n_alphas')} evaluated, {len(unavailable)} unavailable → "

@@ -549,6 +549,7 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         "on_the_fly": sorted(on_the_fly & set(ev.alphas)), "wf_notes": list(wf.notes), "overfit": overfit,
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    summary |= _selectability_summary(panel)
     if not cfg.dry_run:
         summary["rank_run_id"] = _write_research(ctx, ev)
     write_json(ctx.file("evaluation.json"), summary)
@@ -560,6 +561,13 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     return {k: summary[k] for k in ("n_alphas", "n_variants", "sessions", "codes", "window_first", "window_last",
                                     "universe_today", "seconds")} | {"unavailable": dict(ev.unavailable),
                                                                      "line": line}, False
+
+
+def _selectability_summary(panel: Any) -> dict[str, Any]:
+    """Suspect jumps in the evaluation panel and what halts/quarantine kept out on the date (DESIGN 2.3-4)."""
+    from lasps.data.suspect import selectability_on, suspect_summary
+
+    return {"suspect_jumps": suspect_summary(panel), "selectability": selectability_on(panel, -1)}
 
 
 def _write_research(ctx: _Ctx, ev: Any) -> str:

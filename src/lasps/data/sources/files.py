@@ -460,7 +460,8 @@ def _read_long(p: Path, price_basis: str | None) -> _Read:
         unavailable["vwap"] = f"{p.name} has no traded value (value); vwap is not derived from close"
     if basis == "raw" and "change_ratio" not in cols:
         notes.append("no change_ratio column: no split/rights adjustments can be derived for these raw "
-                     "prices; if they are already adjusted, import with `lasps data import PATH --price-basis adjusted`")
+                     "prices; if they are already adjusted, import with "
+                     "`lasps data import PATH --price-basis adjusted`")
     last = frame.drop_duplicates(cols["code"], keep="last")
     last = last.assign(code=last[cols["code"]])
     s_code, s_name = (None, None)
