@@ -510,7 +510,9 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
 
         rep = overfit_report(ev, "ls")
         overfit = {"chosen": rep.chosen, "sharpe_ann": rep.chosen_sharpe_ann, "dsr": rep.dsr.dsr,
-                   "n_trials": rep.n_tried, "pbo": rep.pbo.pbo if rep.pbo is not None else None,
+                   "n_trials": rep.trials.n_trials if rep.trials else rep.n_tried,
+                   "n_effective": rep.trials.n_effective if rep.trials else None, "n_variants": rep.n_tried,
+                   "pbo": rep.pbo.pbo if rep.pbo is not None else None, "verdict": rep.verdict,
                    "notes": list(rep.notes)}
     except LaspsError as exc:  # too little history for the statistics: say so, do not fail the day
         overfit = {"error": exc.what}

@@ -99,11 +99,16 @@ def overfit_line(report: DailyReport) -> str | None:
     o = report.overfit
     if not o:
         return None
-    text = (f"Overfitting check over the evaluated history: the in-sample best of {o.get('n_trials')} variants "
+    trials = f"{o.get('n_trials')} trials"
+    if o.get("n_effective") is not None:
+        trials += f" ({o.get('n_effective')} effective, {o.get('n_variants')} variants; mirrors counted once)"
+    text = (f"Overfitting check over the evaluated history: the in-sample best of {trials} "
             f"({o.get('chosen')}, long-short Sharpe {fmt_num(o.get('sharpe_ann'), 2)}) has a deflated Sharpe "
             f"ratio of {fmt_num(o.get('dsr'), 2)}")
     if _finite(o.get("pbo")):
         text += f"; probability of backtest overfitting (CSCV) {fmt_pct(o.get('pbo'), 0, False)}"
+    if o.get("verdict"):
+        return text + f". Verdict: {o['verdict']}."
     return text + " — a DSR below 0.95 means the best in-sample Sharpe is what luck alone would give."
 
 
