@@ -205,6 +205,25 @@ def check_window(start: np.datetime64 | None, end: np.datetime64 | None, first: 
     return start, end
 
 
+def clip_to_stored(start: np.datetime64 | None, end: np.datetime64 | None, first: np.datetime64,
+                   last: np.datetime64, what: str) -> tuple[np.datetime64 | None, np.datetime64 | None, list[str]]:
+    """Clip a period that overlaps the stored data but runs past either end; say so in a note.
+
+    ``backtest oos --trade-year 2021`` on data ending 2021-12-21 trades 2021-01-04..2021-12-21 and
+    notes the clip; a period wholly outside the data is left for :func:`check_window` to refuse.
+    """
+    notes: list[str] = []
+    if start is None or end is None or end < first or start > last:
+        return start, end, notes
+    if end > last:
+        notes.append(f"the {what} period {start}..{end} was clipped to the last stored session {last}")
+        end = last
+    if start < first:
+        notes.append(f"the {what} period {start}..{end} was clipped to the first stored session {first}")
+        start = first
+    return start, end, notes
+
+
 def _pad_days(rows: int) -> int:
     return math.ceil(rows * 1.5) + 14
 
@@ -522,10 +541,12 @@ def run_oos(home: Path, select_start: str, select_end: str, trade_start: str, tr
 
     catalogue = get_catalogue(home)
     first, last = stored_range(home)
-    ss, se = check_window(parse_date(select_start, "--select-start"), parse_date(select_end, "--select-end"),
-                          first, last, ("--select-start", "--select-end"))
-    ts, te = check_window(parse_date(trade_start, "--trade-start"), parse_date(trade_end, "--trade-end"),
-                          first, last, ("--trade-start", "--trade-end"))
+    ss, se, clip_s = clip_to_stored(parse_date(select_start, "--select-start"), parse_date(select_end, "--select-end"),
+                                    first, last, "selection")
+    ts, te, clip_t = clip_to_stored(parse_date(trade_start, "--trade-start"), parse_date(trade_end, "--trade-end"),
+                                    first, last, "trade")
+    ss, se = check_window(ss, se, first, last, ("--select-start", "--select-end"))
+    ts, te = check_window(ts, te, first, last, ("--trade-start", "--trade-end"))
     if ts <= se and te >= ss:
         raise ConfigError(f"the trade period {ts}..{te} overlaps the selection period {ss}..{se}",
                           where="--trade-start/--trade-end", fix="trade a period that does not overlap the selection")
@@ -534,6 +555,7 @@ def run_oos(home: Path, select_start: str, select_end: str, trade_start: str, tr
     ctx, (w_is, w_oos) = _prepare(home, params, [(ss, se), (ts, te)], pool, False, None, progress,
                                   strategy == "adaptive")
     chosen, table, notes = _select(ctx, request, pool)
+    notes = clip_s + clip_t + notes
     if strategy == "single":
         chosen = chosen[:1]
     # realised IC_IR of the chosen variants over the trade period (what the selection promised vs got)

@@ -22,7 +22,7 @@ from lasps.data.panel import BASE_FIELDS, FLOW_FIELDS, Panel
 from lasps.data.store import MarketStore
 from lasps.data.suspect import detect_suspects, quarantine_mask, traded_mask
 from lasps.data.universe import history_mask, parse_universe, static_filter, top_n_mask
-from lasps.errors import ConfigError, StoreError
+from lasps.errors import ConfigError, StoreError, UnavailableError
 
 PRICE_LIKE = ("open", "high", "low", "close")
 INVERSE_ADJUSTED = ("volume", "shares")
@@ -162,6 +162,7 @@ def load_panel(
     close = out["close"]
     mask = history_mask(close, min_history, prior_counts)
     if kind == "top":
+        _require_market_cap(out["market_cap"], unavailable, universe)
         mask &= top_n_mask(out["market_cap"], mask, int(arg))  # type: ignore[arg-type]
     selectable = selectability(out, dates, settings)
     mask &= selectable.mask
@@ -186,6 +187,17 @@ def load_panel(
 
 
 SELECTABILITY_FIELDS = ("open", "volume")
+
+
+def _require_market_cap(market_cap: np.ndarray, unavailable: dict[str, str], universe: str) -> None:
+    """A ``topN`` universe ranks by the daily market cap: refuse, naming that cause, when there is none."""
+    if "market_cap" in unavailable or not np.isfinite(market_cap).any():
+        why = unavailable.get("market_cap", "no stored row has a market cap")
+        raise UnavailableError(
+            f"universe {universe!r} ranks codes by their daily market cap, which the store does not have: {why}",
+            where="--universe",
+            fix="use --universe default, kospi, kosdaq or a code list, or load data with a daily market cap "
+                "(pykrx, or a marcap-layout file)")
 
 
 @dataclass(frozen=True)
