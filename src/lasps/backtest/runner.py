@@ -42,6 +42,7 @@ from lasps.backtest.costs import CostModel
 from lasps.backtest.market import SimMarket
 from lasps.backtest.metrics import benchmark_metrics, compute_metrics
 from lasps.backtest.outputs import backtests_dir, new_group_id, new_run_id, summary_record, write_run
+from lasps.backtest.robustness import robustness
 from lasps.backtest.selection import VariantIC, masked_ic_ir, select_top, split_variant
 from lasps.backtest.simulator import DEFAULT_CAPITAL, SimConfig, SimResult, simulate
 from lasps.backtest.strategies import STRATEGIES, AdaptiveConfig, build_targets, rebalance_rows
@@ -315,7 +316,7 @@ def _prepare(home: Path, params: RunParams, windows: list[tuple[np.datetime64, n
         rows = rebalance_rows(lo, hi, params.rebalance)
         _check_universe(panel, rows, params.top, (lo, hi))
         row_windows.append((lo, hi))
-        keep.append(rows)
+        keep.append(np.arange(rows[0], hi, dtype=np.int64))  # every row: the rebalance phases (robustness)
     source = AlphaSource(panel, home, catalogue, np.concatenate(keep), params.rebalance, params.alpha_source,
                          progress)
     return _Context(home, panel, market, catalogue, source, params), row_windows
@@ -346,6 +347,9 @@ def _simulate_run(ctx: _Context, strategy: str, variants: tuple[str, ...], windo
     jumps = suspect_summary(ctx.panel)
     if jumps["count"]:
         notes.append(suspect_note(jumps))
+    rob = robustness(ctx.market, strategy, ctx.source.values, variants, buyable, window, p.rebalance, p.top,
+                     p.capital, vic=vic, adaptive_config=p.adaptive)
+    notes.append(rob.line())
     inactive = int((~targets.active).sum())
     if inactive:
         notes.append(f"{inactive} of {len(rows)} rebalances had no candidate (alpha warm-up or adaptive "
@@ -370,6 +374,7 @@ def _simulate_run(ctx: _Context, strategy: str, variants: tuple[str, ...], windo
     summary = summary_record(run_id, strategy, params, metrics, result, notes, bench)
     summary["halted_at_end"] = stuck.as_dict()
     summary["suspect_jumps"] = jumps
+    summary["robustness"] = rob.as_dict()
     path = write_run(ctx.home, summary, result) if p.write else None
     return RunOutput(run_id, label, strategy, variants, result, metrics, summary, path, notes, bench)
 
