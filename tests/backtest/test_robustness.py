@@ -22,7 +22,7 @@ def test_run_reports_breadth_and_phase_spread(market_home: Path) -> None:
     assert rob["phase_total_return"][0] == pytest.approx(out.metrics["total_return"], abs=1e-12)
     assert len(rob["phase_total_return"]) == 5
     assert rob["phase_min"] <= rob["phase_median"] <= rob["phase_max"]
-    assert any(n.startswith("robustness (same rule)") for n in out.notes)
+    assert any(n.startswith("voting: robustness (same rule)") for n in out.notes)
 
 
 def test_phase_shift_by_hand() -> None:

@@ -343,13 +343,13 @@ def _simulate_run(ctx: _Context, strategy: str, variants: tuple[str, ...], windo
     notes = list(notes or [])
     stuck = stuck_positions(ctx.market, result)
     if stuck.count:
-        notes.append(stuck.line())
+        notes.append(f"{label}: {stuck.line()}")
     jumps = suspect_summary(ctx.panel)
     if jumps["count"]:
         notes.append(suspect_note(jumps))
     rob = robustness(ctx.market, strategy, ctx.source.values, variants, buyable, window, p.rebalance, p.top,
                      p.capital, vic=vic, adaptive_config=p.adaptive)
-    notes.append(rob.line())
+    notes.append(f"{label}: {rob.line()}")
     inactive = int((~targets.active).sum())
     if inactive:
         notes.append(f"{inactive} of {len(rows)} rebalances had no candidate (alpha warm-up or adaptive "

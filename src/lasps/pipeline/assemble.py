@@ -66,6 +66,26 @@ def _prices(home: Path, day: dt.date, codes: Sequence[str], names: dict[str, str
     return histories
 
 
+def on_the_fly_warnings(ev: dict[str, Any], day: dt.date) -> list[str]:
+    """Why alphas were computed on the fly: a later split (their stored values were rescaled), or in memory.
+
+    Only ``adjusted_later`` alphas were adjusted with a split after ``day``; a dry run or a non-default
+    universe computes every alpha in memory without any adjustment event (an older evaluation.json
+    without ``adjusted_later`` is read as before).
+    """
+    fly = list(ev.get("on_the_fly") or [])
+    later = ev.get("adjusted_later")
+    later = fly if later is None and not ev.get("in_memory_reason") else list(later or [])
+    out = []
+    if later:
+        out.append(f"{len(later)} alpha(s) were computed on the fly as of {day} (their stored values were "
+                   "adjusted with a later split, so they were not used)")
+    rest = [n for n in fly if n not in set(later)]
+    if rest and ev.get("in_memory_reason"):
+        out.append(f"{len(rest)} alpha(s) computed in memory as of {day} ({ev['in_memory_reason']})")
+    return out
+
+
 def universe_line(n_universe: int, ev: dict[str, Any], day: dt.date) -> str:
     """The report's universe line: what actually traded on ``day``, and what halts/quarantine left out."""
     sel = ev.get("selectability") or {}
@@ -181,9 +201,7 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
                             f"({', '.join(names_[:8])}{' …' if len(names_) > 8 else ''}): {why}")
     for field_name, why in sorted(facts["unavailable_fields"].items()):
         warnings.append(f"Field `{field_name}` is not in the stored data: {why}")
-    if ev.get("on_the_fly"):
-        warnings.append(f"{len(ev['on_the_fly'])} alpha(s) were computed on the fly as of {day} (their stored "
-                        "values were adjusted with a later split, so they were not used)")
+    warnings.extend(on_the_fly_warnings(ev, day))
     for note in ev.get("wf_notes") or []:
         warnings.append(f"Walk-forward: {note}")
     overfit = ev.get("overfit")

@@ -356,12 +356,14 @@ def check_date_stored(stored: np.ndarray, day: dt.date, *, online: bool) -> None
 def _step_compute(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     if ctx.config.dry_run:
         log.info("compute: dry run: alphas are computed in memory by the evaluation, nothing is written")
-        return {"note": "dry run", "unavailable": {}, "as_of": list(ctx.pool)}, True
+        return {"note": "dry run", "unavailable": {}, "in_memory": list(ctx.pool),
+                "in_memory_reason": "dry run: alphas computed in memory, nothing stored"}, True
     if ctx.config.universe != "default":  # the store keeps one file per alpha, for the default universe
         log.info("compute: universe %s: alphas are computed in memory (the alpha store holds the default "
                  "universe, which cross-sectional alphas depend on)", ctx.config.universe)
         return {"note": f"universe {ctx.config.universe}: computed in memory", "unavailable": {},
-                "as_of": list(ctx.pool)}, True
+                "in_memory": list(ctx.pool),
+                "in_memory_reason": f"universe {ctx.config.universe}: the alpha store holds the default universe"}, True
     from lasps.pipeline.alphas import compute_alphas
 
     def tick(name: str) -> None:
@@ -456,7 +458,9 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     compute = ctx.journal.summary("compute")
     unavailable: dict[str, str] = dict(compute.get("unavailable") or {})
     names = [n for n in ctx.pool if n not in unavailable]
-    on_the_fly = set(compute.get("as_of") or []) | {n for n in names if not alpha_path(ctx.home, n).is_file()}
+    adjusted_later = set(compute.get("as_of") or [])  # stored values adjusted with a later split
+    on_the_fly = adjusted_later | set(compute.get("in_memory") or []) | {
+        n for n in names if not alpha_path(ctx.home, n).is_file()}
     signals: dict[str, np.ndarray] = {}
     ev_cfg = EvalConfig(horizon=cfg.horizon, entry="open")
     fwd = panel_forward_returns(panel, cfg.horizon, "open")
@@ -548,7 +552,8 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         "window_last": str(panel.dates[hi]), "window_rows": int(hi - lo + 1), "horizon": cfg.horizon,
         "entry": "open", "lag": lag, "metric": cfg.metric, "top_k": cfg.top_k, "min_known": wcfg.min_known(),
         "n_alphas": len(ev.alphas), "n_variants": ev.n_variants, "unavailable": dict(ev.unavailable),
-        "on_the_fly": sorted(on_the_fly & set(ev.alphas)), "wf_notes": list(wf.notes), "overfit": overfit,
+        "on_the_fly": sorted(on_the_fly & set(ev.alphas)), "adjusted_later": sorted(adjusted_later & set(ev.alphas)),
+        "in_memory_reason": compute.get("in_memory_reason"), "wf_notes": list(wf.notes), "overfit": overfit,
         "seconds": round(time.perf_counter() - t0, 2),
     }
     summary |= _selectability_summary(panel)
