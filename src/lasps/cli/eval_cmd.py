@@ -453,11 +453,12 @@ def overfit_cmd(
     row = {"kind": rep.kind, "chosen": rep.chosen, "sharpe": d.sharpe, "sharpe_ann": rep.chosen_sharpe_ann,
            "sr0": d.sr0, "dsr": d.dsr, "n_periods": d.n_periods, "skew": d.skew, "kurtosis": d.kurtosis,
            "n_trials": d.n_trials, "pbo": p.pbo if p else math.nan, "n_blocks": p.n_blocks if p else blocks,
-           "n_combinations": p.n_combinations if p else 0, "notes": " | ".join(rep.notes),
-           "n_variants": rep.n_tried, "n_effective": rep.trials.n_effective if rep.trials else None,
-           "verdict": rep.verdict}
+           "n_combinations": p.n_combinations if p else 0, "notes": " | ".join((*rep.notes, rep.verdict))}
+    trials = {"n_variants": rep.n_tried, "n_trials_alphas": rep.trials.n_trials if rep.trials else None,
+              "n_effective": rep.trials.n_effective if rep.trials else None,
+              "effective_method": rep.trials.method if rep.trials else None, "verdict": rep.verdict}
     table = _save_common(run, {"eval_overfit": pd.DataFrame([row])})
-    rio.write_json(run.home, "overfit", {**row, "logits": p.logits if p else []}, run.run_id)
+    rio.write_json(run.home, "overfit", {**row, **trials, "logits": p.logits if p else []}, run.run_id)
     ann = math.sqrt(252 / rep.horizon)
     t = Table(title=f"overfitting — {table.tried}; {rep.n_used} with a defined Sharpe ratio")
     t.add_column("statistic")

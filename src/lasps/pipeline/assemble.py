@@ -66,6 +66,16 @@ def _prices(home: Path, day: dt.date, codes: Sequence[str], names: dict[str, str
     return histories
 
 
+def selected_ic_decay(ev: dict[str, Any], selected: Sequence[tuple[str, str, int]]) -> dict[str, list[float | None]]:
+    """Variant -> IC by horizon for the selected ``(variant, alpha, direction)``; a ``_rev`` is negated."""
+    table = (ev.get("ic_decay") or {}).get("ic") or {}
+    out: dict[str, list[float | None]] = {}
+    for variant, alpha, direction in selected:
+        if alpha in table:
+            out[variant] = [None if v is None else float(direction) * v for v in table[alpha]]
+    return out
+
+
 def on_the_fly_warnings(ev: dict[str, Any], day: dt.date) -> list[str]:
     """Why alphas were computed on the fly: a later split (their stored values were rescaled), or in memory.
 
@@ -243,7 +253,10 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
         coverage=coverage, settings=settings, picks=picks, alphas=alphas, n_variants=int(ev.get("n_variants") or 0),
         n_alphas=int(ev.get("n_alphas") or 0), wf_summary=wf_summary, equity=equity, equity_ls=equity_ls, ic=ic,
         window=(str(ev.get("window_first")), str(ev.get("window_last"))), correlation=correlation, prices=prices,
-        warnings=warnings, notes=notes, unavailable=unavailable, orders=orders, overfit=overfit, horizon=h)
+        warnings=warnings, notes=notes, unavailable=unavailable, orders=orders, overfit=overfit, horizon=h,
+        ic_decay=selected_ic_decay(ev, [(a.variant, a.alpha, a.direction) for a in alphas]),
+        ic_decay_span=((ev.get("ic_decay") or {}).get("first"), (ev.get("ic_decay") or {}).get("last"))
+        if (ev.get("ic_decay") or {}).get("first") else None)
 
 
 __all__ = ["build_report"]

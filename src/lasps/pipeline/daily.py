@@ -437,6 +437,7 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
     from lasps.alpha.store import alpha_path
     from lasps.data.panel_loader import load_panel
     from lasps.research.correlation import alpha_correlation
+    from lasps.research.decay import ICDecay, decay_rows
     from lasps.research.evaluate import EvalConfig, evaluate_arrays
     from lasps.research.forward import panel_forward_returns
     from lasps.research.ranking import variant_metrics
@@ -469,7 +470,10 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         if ctx.progress is not None:
             ctx.progress("evaluate", "tick", name)
 
-    ev = evaluate_arrays(_alpha_values(ctx, panel, names, on_the_fly, signals, unavailable), fwd,
+    decay = ICDecay(panel, decay_rows(T, cfg.window))  # IC by horizon 1..20 (the report's IC-decay chart)
+    ic_decay: dict[str, list[float]] = {}
+    values = decay.tap(_alpha_values(ctx, panel, names, on_the_fly, signals, unavailable), ic_decay)
+    ev = evaluate_arrays(values, fwd,
                          panel.universe_mask, panel.dates, panel.codes, ev_cfg, unavailable=unavailable,
                          progress=tick)
     ev.unavailable.update(unavailable)
@@ -557,6 +561,10 @@ def _step_evaluate(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         "seconds": round(time.perf_counter() - t0, 2),
     }
     summary |= _selectability_summary(panel)
+    summary["ic_decay"] = {"horizons": decay.horizons.tolist(), "rows": len(decay.rows),
+                           "first": str(panel.dates[decay.rows[0]]) if len(decay.rows) else None,
+                           "last": str(panel.dates[decay.rows[-1]]) if len(decay.rows) else None,
+                           "ic": ic_decay}
     if not cfg.dry_run:
         summary["rank_run_id"] = _write_research(ctx, ev)
     write_json(ctx.file("evaluation.json"), summary)

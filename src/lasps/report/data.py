@@ -117,6 +117,9 @@ class DailyReport:
         Paper orders placed (dicts) or None when ``--orders`` was not given.
     overfit:
         Deflated Sharpe / PBO facts of the in-sample best variant, or None.
+    ic_decay:
+        Selected variant -> mean daily rank IC at horizons 1 … 20 sessions (sign-adjusted for ``_rev``);
+        ``ic_decay_span`` the first and last signal date it was measured over.
     """
 
     date: str
@@ -140,6 +143,8 @@ class DailyReport:
     orders: list[dict[str, Any]] | None = None
     overfit: dict[str, Any] | None = None
     horizon: int = 5
+    ic_decay: dict[str, list[float | None]] = field(default_factory=dict)
+    ic_decay_span: tuple[str, str] | None = None
 
     @property
     def title(self) -> str:
