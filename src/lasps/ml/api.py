@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
 from lasps.errors import LaspsError
+from lasps.ml.health import checkpoint_health
 
 PREDICTIONS_TABLE = "predictions"  # created by lasps.ml.predictor (CREATE TABLE IF NOT EXISTS)
 _FIELDS = ("code", "name", "sector_id", "sector_name", "p_sell", "p_hold", "p_buy", "score", "pred_class",
@@ -62,8 +63,12 @@ def _has_table(con: Any, name: str) -> bool:
 
 
 def read_predictions(home: Path, date: dt.date | None = None, model: str | None = None,
-                     limit: int | None = None) -> dict[str, Any]:
-    """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored)."""
+                     limit: int | None = None, force: bool = False) -> dict[str, Any]:
+    """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored).
+
+    Predictions of a checkpoint whose evaluation says *collapsed* are refused with 409 unless ``force``;
+    forced, the payload's ``warning`` says so (:mod:`lasps.ml.health`).
+    """
     hint = "run `lasps ml predict --checkpoint RUN/model.pt --date D`"
     with _open(home) as store:
         con = store.con
@@ -92,6 +97,13 @@ def read_predictions(home: Path, date: dt.date | None = None, model: str | None 
         chosen = model or models[0]
         sql = (f"SELECT {', '.join(_FIELDS)}, task, created_at FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ? "
                "ORDER BY rank, code")
+        ck_row = con.execute(f"SELECT any_value(checkpoint) FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ?",
+                             [chosen, date]).fetchone()
+        health = checkpoint_health(ck_row[0]) if ck_row and ck_row[0] else None
+        if health is not None and health.collapsed and not force:
+            raise HTTPException(status_code=409, detail=f"model {chosen} is collapsed according to its evaluation "
+                                f"({health.report}): {'; '.join(health.reasons)}; add force=true to see its "
+                                "predictions anyway")
         rows = con.execute(sql + (f" LIMIT {int(limit)}" if limit else ""), [chosen, date]).fetchall()
         total_row = con.execute(f"SELECT count(*) FROM {PREDICTIONS_TABLE} WHERE model = ? AND date = ?",
                                 [chosen, date]).fetchone()
@@ -99,7 +111,9 @@ def read_predictions(home: Path, date: dt.date | None = None, model: str | None 
     task = rows[0][len(_FIELDS)] if rows else None
     created = rows[0][len(_FIELDS) + 1] if rows else None
     return {"date": _clean(date), "model": chosen, "models": models, "task": task, "created_at": _clean(created),
-            "count": int(total_row[0]) if total_row else len(preds), "predictions": preds}
+            "count": int(total_row[0]) if total_row else len(preds),
+            "collapsed": None if health is None else health.collapsed,
+            "warning": None if health is None else health.warning(), "predictions": preds}
 
 
 def read_sectors(home: Path) -> dict[str, Any]:
@@ -135,8 +149,9 @@ def create_router(home_dep: Callable[[], Path] = get_home) -> APIRouter:
     def predict(date: Annotated[dt.date | None, Query(description="YYYY-MM-DD; default latest")] = None,
                 model: Annotated[str | None, Query(description="model (run) name; default latest written")] = None,
                 limit: Annotated[int | None, Query(ge=1, description="at most this many rows")] = None,
+                force: Annotated[bool, Query(description="serve a collapsed model's predictions anyway")] = False,
                 home: Path = Depends(home_dep)) -> dict[str, Any]:
-        return read_predictions(home, date, model, limit)
+        return read_predictions(home, date, model, limit, force)
 
     @r.get("/sectors", summary="The 13 LASPS sectors with stock counts")
     def sectors(home: Path = Depends(home_dep)) -> dict[str, Any]:

@@ -92,6 +92,7 @@ class PredictionResult:
     date: dt.date
     parquet: Path | None
     dropped: dict[str, int]
+    warning: str | None = None  #: the collapse / not-evaluated warning every answer carries
 
 
 def _parse_date(value: str | dt.date | None) -> dt.date | None:
@@ -243,10 +244,17 @@ def store_predictions(frame: pd.DataFrame, home: str | Path) -> int:
 def predict_date(checkpoint: str | Path, date: str | dt.date | None = None, home: str | Path | None = None, *,
                  model_name: str | None = None, device: str = "auto", batch_size: int = 256,
                  lookback: int = DEFAULT_LOOKBACK, universe: str | None = None, write: bool = True,
-                 parquet_dir: str | Path | None = None) -> PredictionResult:
-    """Predict every code on ``date`` (default: the last stored session); see module docstring."""
+                 parquet_dir: str | Path | None = None, force: bool = False) -> PredictionResult:
+    """Predict every code on ``date`` (default: the last stored session); see module docstring.
+
+    A checkpoint whose evaluation says *collapsed* is refused unless ``force`` (:mod:`lasps.ml.health`).
+    """
     from lasps.config import get_settings
+    from lasps.ml.health import checkpoint_health, refuse_collapsed
     from lasps.ml.trainer import resolve_device
+
+    health = checkpoint_health(checkpoint)
+    refuse_collapsed(health, force)
 
     home_p = Path(home) if home is not None else get_settings().home
     dev = resolve_device(device)
@@ -269,4 +277,5 @@ def predict_date(checkpoint: str | Path, date: str | dt.date | None = None, home
         part = parquet.with_name(parquet.name + ".part")
         frame.to_parquet(part, index=False)
         os.replace(part, parquet)
-    return PredictionResult(frame=frame, model=name, date=w.date, parquet=parquet, dropped=w.dropped)
+    return PredictionResult(frame=frame, model=name, date=w.date, parquet=parquet, dropped=w.dropped,
+                            warning=health.warning())
