@@ -256,3 +256,23 @@ def test_real_sample_import(tmp_path: Path) -> None:
         assert "vwap cannot be derived and is never approximated by close" in status["value"]
         assert "not point in time" in status["market_cap"]
         assert store.scalar("SELECT count(*) FROM index_prices") == 2 * 2955
+
+
+def test_cli_price_basis_option(tmp_path: Path) -> None:
+    """Issue 15: the hint "import with price_basis='adjusted'" now has a CLI option."""
+    from typer.testing import CliRunner
+
+    from lasps.cli.main import app
+
+    path = tmp_path / "prices.csv"
+    long_frame().drop(columns=["change_ratio"]).to_csv(path, index=False)
+    runner = CliRunner()
+    raw = runner.invoke(app, ["data", "import", str(path), "--home", str(tmp_path / "raw")])
+    assert raw.exit_code == 0, raw.output
+    assert "--price-basis adjusted" in raw.output  # the hint names the option
+    adj = runner.invoke(app, ["data", "import", str(path), "--price-basis", "adjusted", "--home", str(tmp_path / "a")])
+    assert adj.exit_code == 0, adj.output
+    with MarketStore(tmp_path / "a", read_only=True) as store:
+        assert set(store.query_df("SELECT price_basis FROM stocks")["price_basis"]) == {"adjusted"}
+    bad = runner.invoke(app, ["data", "import", str(path), "--price-basis", "split", "--home", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "--price-basis" in bad.output

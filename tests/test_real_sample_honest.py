@@ -77,3 +77,30 @@ def test_alpha_101_stays_bounded_on_rounded_rows(real_home: Path) -> None:
 def test_top_n_universe_without_market_cap_names_the_cause(real_home: Path) -> None:
     with pytest.raises(UnavailableError, match="daily market cap"):
         load_panel(start="2021-12-01", universe="top100", home=real_home)
+
+
+def test_single_alpha_013_reports_its_halted_positions(real_home: Path) -> None:
+    from lasps.backtest.runner import RunParams, run_backtest
+
+    out = run_backtest(real_home, "single", "13", params=RunParams(write=False))
+    stuck = out.summary["halted_at_end"]
+    assert stuck["count"] >= 1 and 0 < stuck["share_of_final_value"] <= 1
+    assert stuck["total_return_at_zero"] < stuck["total_return"]
+    assert all(p["halted_sessions"] >= 1 for p in stuck["positions"])
+    assert any("halted at the end" in n and "valued at zero" in n.lower() for n in out.notes)
+    assert out.summary["suspect_jumps"]["count"] > 0
+    bought = out.result.trades[out.result.trades["side"] == "buy"]
+    for code, day in BONUS_ISSUES.items():  # never bought across (a 5-session holding) or after the bonus issue
+        near = str(np.datetime64(day) - np.timedelta64(8, "D"))
+        assert not ((bought["code"] == code) & (bought["date"] >= near)).any(), (code, day)
+    rob = out.summary["robustness"]
+    assert set(rob["top_n_total_return"]) == {"5", "20", "50"} and len(rob["phase_total_return"]) == 5
+
+
+def test_oos_2020_to_2021_is_clipped_not_refused(real_home: Path) -> None:
+    from lasps.backtest.runner import RunParams, run_oos
+
+    out = run_oos(real_home, "2020-01-01", "2020-12-31", "2021-01-01", "2021-12-31", "voting", 5,
+                  RunParams(write=False, pool="1-20"))
+    assert out.out_of_sample.summary["parameters"]["end"] == "2021-12-21"
+    assert any("clipped to the last stored session 2021-12-21" in n for n in out.notes)
