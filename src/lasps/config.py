@@ -57,6 +57,8 @@ class Settings(BaseSettings):
         default=252, ge=1, description="Sessions after a suspect jump during which the code is not selectable.")
     suspect_tolerance: float = Field(
         default=0.01, ge=0, description="Margin beyond the daily price limit before a move is suspect.")
+    model_checkpoint: Path | None = Field(
+        default=None, description="A model.pt whose top-scored stocks the daily report lists beside the picks.")
     pykrx_delay_s: float = Field(default=0.5, ge=0, description="Pause between pykrx requests (seconds).")
     krx_id: SecretStr | None = Field(default=None, validation_alias="KRX_ID")
     krx_pw: SecretStr | None = Field(default=None, validation_alias="KRX_PW")

@@ -199,3 +199,28 @@ def test_a_collapsed_model_is_refused_unless_forced(e2e: dict[str, Path], tmp_pa
     assert r.status_code == 409 and "collapsed" in r.json()["detail"] and "force=true" in r.json()["detail"]
     ok = client.get("/ml/predict", params={"model": "collapsed", "force": "true"})
     assert ok.status_code == 200 and ok.json()["collapsed"] is True and "COLLAPSED" in ok.json()["warning"]
+
+
+def test_report_lists_the_model_picks_loudly_when_collapsed(e2e: dict[str, Path], tmp_path: Path) -> None:
+    """Issue 15: with a checkpoint configured, the daily report lists its top-scored stocks; collapsed → loud."""
+    import json
+    from types import SimpleNamespace
+
+    from lasps.pipeline.model_picks import model_picks
+    from lasps.report.markdown import model_pick_lines
+
+    assert model_picks(None, e2e["home"], dt.date(2026, 10, 30)) is None  # nothing configured: no section
+    run = tmp_path / "collapsed"
+    run.mkdir()
+    shutil.copy(e2e["model"], run / "model.pt")
+    (run / "eval_test.json").write_text(json.dumps({"collapsed": True, "collapse_reasons": ["one class"]}))
+    with MarketStore(e2e["home"], read_only=True) as store:
+        last = store.last_price_date()
+    m = model_picks(run / "model.pt", e2e["home"], last, n=4)
+    assert m is not None and m.error is None and m.collapsed is True
+    assert [r["rank"] for r in m.rows] == [1, 2, 3, 4]
+    md = "\n".join(model_pick_lines(SimpleNamespace(model_picks=m)))  # type: ignore[arg-type]
+    assert "### Model picks" in md and "**⚠ COLLAPSED MODEL" in md and m.rows[0]["code"] in md
+    broken = model_picks(tmp_path / "missing.pt", e2e["home"], last)
+    assert broken is not None and broken.error and "No model predictions" in "\n".join(
+        model_pick_lines(SimpleNamespace(model_picks=broken)))  # type: ignore[arg-type]

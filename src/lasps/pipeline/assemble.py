@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.config import get_settings
 from lasps.errors import LaspsError
 from lasps.pipeline import outputs as out
+from lasps.pipeline.model_picks import model_picks
 from lasps.report.data import AlphaRow, DailyReport, PickRow, PriceHistory, Series
 
 PRICE_SESSIONS = 120
@@ -255,6 +257,7 @@ def build_report(home: Path, day: dt.date, directory: Path, config: Any, catalog
         window=(str(ev.get("window_first")), str(ev.get("window_last"))), correlation=correlation, prices=prices,
         warnings=warnings, notes=notes, unavailable=unavailable, orders=orders, overfit=overfit, horizon=h,
         ic_decay=selected_ic_decay(ev, [(a.variant, a.alpha, a.direction) for a in alphas]),
+        model_picks=model_picks(get_settings().model_checkpoint, home, day, max(10, config.picks)),
         ic_decay_span=((ev.get("ic_decay") or {}).get("first"), (ev.get("ic_decay") or {}).get("last"))
         if (ev.get("ic_decay") or {}).get("first") else None)
 

@@ -169,6 +169,18 @@ def render_html(report: DailyReport) -> str:
             P.append("</div>")
     else:
         P.append('<p class="small">No picks: no code was nominated.</p>')
+    m = report.model_picks
+    if m is not None:
+        P.append(f"<h3>Model picks ({_e(m.checkpoint)})</h3>")
+        if m.warning:
+            P.append(f'<div class="warn"><strong>{_e(m.warning)}</strong></div>')
+        if m.error:
+            P.append(f'<p class="small">No model predictions: {_e(m.error)}</p>')
+        else:
+            model_rows = [[str(r["rank"]), r["code"], r["name"], f"{r['score']:+.3f}", r["pred_class"] or "—"]
+                          for r in m.rows]
+            P.append('<div class="card">' + table_html(["rank", "code", "name", "score", "class"], model_rows,
+                                                        "rllrl", table_id="model-picks") + "</div>")
     # alphas
     P.append("<h2>Selected alphas</h2>")
     P.append(f'<p class="small">In sample = the selection window {_e(report.window[0])} … {_e(report.window[1])} '

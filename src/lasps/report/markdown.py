@@ -101,6 +101,23 @@ def wf_rows(report: DailyReport) -> list[list[str]]:
 DECAY_SHOWN = (1, 2, 3, 5, 10, 15, 20)
 
 
+def model_pick_lines(report: DailyReport) -> list[str]:
+    """The configured model's top-scored stocks, under a loud banner when its evaluation says collapsed."""
+    m = report.model_picks
+    if m is None:
+        return []
+    lines = ["", f"### Model picks (`{m.checkpoint}`)", ""]
+    if m.collapsed:
+        lines += [f"> **⚠ {m.warning}**", ""]
+    elif m.warning:
+        lines += [f"> {m.warning}", ""]
+    if m.error:
+        return [*lines, f"_No model predictions: {m.error}_"]
+    rows = [[str(r["rank"]), r["code"], r["name"], fmt_num(r["score"], 3, True), r["pred_class"] or "—"]
+            for r in m.rows]
+    return lines + _table(["rank", "code", "name", "score", "class"], rows, "rllrl")
+
+
 def ic_decay_mean(report: DailyReport) -> list[float]:
     """Mean over the selected variants of the IC at each horizon 1 … 20 (NaN where none)."""
     rows = [[np.nan if v is None else v for v in vals] for vals in report.ic_decay.values()]
@@ -180,6 +197,7 @@ def render_markdown(report: DailyReport) -> str:
         L += _table(["code", "name", *variants], rows, "ll" + "r" * len(variants))
     else:
         L.append("_No picks: no code was nominated._")
+    L += model_pick_lines(report)
     L += ["", "## Selected alphas", "",
           f"In sample = the selection window ({report.window[0]} … {report.window[1]}, signal dates); "
           f"WF = the walk-forward record of the same rule: how often the variant was chosen, and the mean daily "
