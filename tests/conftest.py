@@ -102,3 +102,20 @@ def fresh_home(base_home: Path, tmp_path: Path) -> Path:
     from tests.pipeline import fixtures
 
     return fixtures.copy_home(base_home, tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def real_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real krx-2018-2021 sample imported once per test session (skips when the sample is absent)."""
+    if not (REAL_SAMPLE / "prices.parquet").is_file():
+        pytest.skip(f"real sample not present at {REAL_SAMPLE}")
+    from lasps.data.sources.files import read_import
+    from lasps.data.store import MarketStore
+    from lasps.data.validate import validate_bundle
+
+    home = tmp_path_factory.mktemp("real_sample") / "home"
+    home.mkdir()
+    bundle = validate_bundle(read_import(REAL_SAMPLE).bundle, str(REAL_SAMPLE))
+    with MarketStore(home) as store:
+        store.write_bundle(bundle, kind="import", detail=str(REAL_SAMPLE))
+    return home

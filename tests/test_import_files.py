@@ -187,9 +187,10 @@ def test_krx_directory_quirks(tmp_path: Path) -> None:
     assert stats["halted_rows"] == 1 and stats["close_outside_low_high"] == 1
     assert stats["jumps_beyond_limit"] == 1  # 192410 -93 %: kept, counted
     assert stats["change_of_close"] > 0 and stats["change_close_over_prev"] > 0 and stats["change_unexplained"] == 1
-    assert list(result.dropped["code"]) == ["039670"] and stats["market_from_common_share"] == 1
-    assert n == 4 * 6
-    assert sorted(result.unmapped["code"]) == ["000025", "123450"]
+    # a code whose market the sample lacks is kept as market UNKNOWN (issue 15), not dropped
+    assert result.dropped.empty and stats["market_unknown_codes"] == 1 and stats["market_from_common_share"] == 1
+    assert n == 5 * 6
+    assert sorted(result.unmapped["code"]) == ["000025", "039670", "123450"]  # 039670 is kept, unmapped
     notes = "\n".join(result.notes)
     assert "survivors only" in notes and import_notes(result.bundle) == result.notes
     for field in ("value", "market_cap", "shares", "vwap"):
@@ -199,6 +200,7 @@ def test_krx_directory_quirks(tmp_path: Path) -> None:
     with MarketStore(tmp_path / "home", read_only=True) as store:
         stocks = store.query_df("SELECT * FROM stocks").set_index("code")
         assert stocks.loc["000025", "market"] == "KOSPI" and stocks.loc["000025", "kind"] == "preferred"
+        assert stocks.loc["039670", "market"] == "UNKNOWN"
         assert set(stocks["price_basis"]) == {"adjusted"}
         assert stocks.loc["000020", "sector_name"] == "의약품 제조업" and stocks.loc["000020", "sector_id"] == 3
         assert pd.isna(stocks.loc["000020", "sector_code"])
@@ -254,3 +256,23 @@ def test_real_sample_import(tmp_path: Path) -> None:
         assert "vwap cannot be derived and is never approximated by close" in status["value"]
         assert "not point in time" in status["market_cap"]
         assert store.scalar("SELECT count(*) FROM index_prices") == 2 * 2955
+
+
+def test_cli_price_basis_option(tmp_path: Path) -> None:
+    """Issue 15: the hint "import with price_basis='adjusted'" now has a CLI option."""
+    from typer.testing import CliRunner
+
+    from lasps.cli.main import app
+
+    path = tmp_path / "prices.csv"
+    long_frame().drop(columns=["change_ratio"]).to_csv(path, index=False)
+    runner = CliRunner()
+    raw = runner.invoke(app, ["data", "import", str(path), "--home", str(tmp_path / "raw")])
+    assert raw.exit_code == 0, raw.output
+    assert "--price-basis adjusted" in raw.output  # the hint names the option
+    adj = runner.invoke(app, ["data", "import", str(path), "--price-basis", "adjusted", "--home", str(tmp_path / "a")])
+    assert adj.exit_code == 0, adj.output
+    with MarketStore(tmp_path / "a", read_only=True) as store:
+        assert set(store.query_df("SELECT price_basis FROM stocks")["price_basis"]) == {"adjusted"}
+    bad = runner.invoke(app, ["data", "import", str(path), "--price-basis", "split", "--home", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "--price-basis" in bad.output

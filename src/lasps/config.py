@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path("lasps_home"), description="Directory for every LASPS output.")
     log_level: str = Field(default="INFO", description="Python logging level name.")
     universe_min_history: int = Field(default=65, ge=1, description="Trading days before a code enters.")
+    suspect_quarantine: bool = Field(
+        default=True, description="Quarantine suspect price jumps (DESIGN 2.3); false = detect and report only.")
+    suspect_quarantine_days: int = Field(
+        default=252, ge=1, description="Sessions after a suspect jump during which the code is not selectable.")
+    suspect_tolerance: float = Field(
+        default=0.01, ge=0, description="Margin beyond the daily price limit before a move is suspect.")
+    model_checkpoint: Path | None = Field(
+        default=None, description="A model.pt whose top-scored stocks the daily report lists beside the picks.")
     pykrx_delay_s: float = Field(default=0.5, ge=0, description="Pause between pykrx requests (seconds).")
     krx_id: SecretStr | None = Field(default=None, validation_alias="KRX_ID")
     krx_pw: SecretStr | None = Field(default=None, validation_alias="KRX_PW")

@@ -154,3 +154,12 @@ def test_show_unknown_date_and_missing_store(home: Path, tmp_path: Path) -> None
     assert result.exit_code == 2 and "no values on 1999-01-04" in result.output
     missing = invoke(tmp_path / "nothing", "compute", "--alphas", "1")
     assert missing.exit_code == 2 and "lasps data init" in missing.output
+
+
+def test_compute_of_only_unavailable_alphas_exits_2(home: Path) -> None:
+    """Issue 15: `alpha compute --alphas 48 --no-industry` wrote nothing yet exited 0 ("0 written")."""
+    result = invoke(home, "compute", "--alphas", "48", "--no-industry")
+    assert result.exit_code == 2, result.output
+    assert "cannot be computed" in result.output and "alpha_048" in result.output
+    assert "nothing written" in result.output
+    assert not alpha_store.alpha_path(home, "alpha_048").exists()

@@ -88,8 +88,9 @@ def test_predict_stores_rows_and_serves_them(e2e: dict[str, Path]) -> None:
     with MarketStore(home, read_only=True) as store:
         last = store.last_price_date()
     assert last is not None
+    # the tiny 2-batch model may be collapsed by its evaluation (test order): --force, and the answer says so
     res = runner.invoke(_cli(), ["ml", "predict", "--checkpoint", str(e2e["model"]), "--date", last.isoformat(),
-                                 "--home", str(home), "--top", "5"], terminal_width=160)
+                                 "--home", str(home), "--top", "5", "--force"], terminal_width=160)
     assert res.exit_code == 0, res.output
     assert "stored" in res.output
     parquet = home / "predictions" / "run" / f"{last.isoformat()}.parquet"
@@ -99,7 +100,7 @@ def test_predict_stores_rows_and_serves_them(e2e: dict[str, Path]) -> None:
     np.testing.assert_allclose(frame[["p_sell", "p_hold", "p_buy"]].sum(axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(frame["score"], frame["p_buy"] - frame["p_sell"])
     again = runner.invoke(_cli(), ["ml", "predict", "--checkpoint", str(e2e["model"]), "--date", last.isoformat(),
-                                   "--home", str(home), "--top", "0"])
+                                   "--home", str(home), "--top", "0", "--force"])
     assert again.exit_code == 0, again.output
     with MarketStore(home, read_only=True) as store:
         stored = store.query_df("SELECT * FROM predictions WHERE date = ?", [last])
@@ -109,13 +110,13 @@ def test_predict_stores_rows_and_serves_them(e2e: dict[str, Path]) -> None:
     app.include_router(router, prefix="/ml")
     app.dependency_overrides[get_home] = lambda: home
     client = TestClient(app)
-    r = client.get("/ml/predict", params={"date": last.isoformat(), "limit": 3})
+    r = client.get("/ml/predict", params={"date": last.isoformat(), "limit": 3, "force": "true"})
     assert r.status_code == 200
     body = r.json()
     assert body["model"] == "run" and body["count"] == n and len(body["predictions"]) == 3
     assert [p["rank"] for p in body["predictions"]] == [1, 2, 3]
     assert body["predictions"][0]["code"] == frame["code"].iloc[0]
-    assert client.get("/ml/predict").json()["date"] == last.isoformat()  # latest by default
+    assert client.get("/ml/predict", params={"force": "true"}).json()["date"] == last.isoformat()  # latest
     missing = client.get("/ml/predict", params={"date": "2001-01-02"})
     assert missing.status_code == 404 and "no predictions" in missing.json()["detail"]
     assert client.get("/ml/predict", params={"model": "nope"}).status_code == 404
@@ -157,7 +158,69 @@ def test_prediction_inputs_equal_the_dataset_windows(e2e: dict[str, Path]) -> No
     theirs = run_model(model, phase, np.asarray(ds.array("windows")[rows]), np.asarray(ds.array("sector_ids")[rows]),
                        np.asarray(ds.array("ohlcv")[rows]))
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
-    res = predict_date(e2e["model"], day, e2e["home"], write=False)
+    res = predict_date(e2e["model"], day, e2e["home"], write=False, force=True)  # tiny model: may be collapsed
     assert res.parquet is None and set(res.frame["code"]) == set(w.codes)
     with pytest.raises(Exception, match="not a stored trading session"):
         build_windows(dt.date(2026, 10, 31), e2e["home"])  # a Saturday
+
+
+def test_a_collapsed_model_is_refused_unless_forced(e2e: dict[str, Path], tmp_path: Path) -> None:
+    """Issue 15: `ml predict` and /api/predict refuse a checkpoint whose evaluation says collapsed."""
+    import json
+
+    from lasps.ml.health import checkpoint_health
+
+    run = tmp_path / "collapsed"
+    run.mkdir()
+    shutil.copy(e2e["model"], run / "model.pt")
+    for extra in ("config.toml",):
+        if (e2e["run"] / extra).is_file():
+            shutil.copy(e2e["run"] / extra, run / extra)
+    assert checkpoint_health(run / "model.pt").collapsed is None  # never evaluated: stated, not refused
+    (run / "eval_test.json").write_text(json.dumps({"collapsed": True,
+                                                    "collapse_reasons": ["HOLD predicted for 99% of samples"]}))
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(e2e["home"] / "lasps.duckdb", home / "lasps.duckdb")
+    with MarketStore(home, read_only=True) as store:
+        last = store.last_price_date()
+    args = ["ml", "predict", "--checkpoint", str(run / "model.pt"), "--date", last.isoformat(), "--home", str(home),
+            "--top", "3"]
+    refused = runner.invoke(_cli(), args, terminal_width=200)
+    assert refused.exit_code == 2 and "collapsed" in refused.output and "--force" in refused.output
+    forced = runner.invoke(_cli(), [*args, "--force"], terminal_width=200)
+    assert forced.exit_code == 0, forced.output
+    assert "COLLAPSED MODEL" in forced.output and "HOLD predicted for 99% of samples" in forced.output
+    app = FastAPI()
+    app.include_router(router, prefix="/ml")
+    app.dependency_overrides[get_home] = lambda: home
+    client = TestClient(app)
+    r = client.get("/ml/predict", params={"model": "collapsed"})
+    assert r.status_code == 409 and "collapsed" in r.json()["detail"] and "force=true" in r.json()["detail"]
+    ok = client.get("/ml/predict", params={"model": "collapsed", "force": "true"})
+    assert ok.status_code == 200 and ok.json()["collapsed"] is True and "COLLAPSED" in ok.json()["warning"]
+
+
+def test_report_lists_the_model_picks_loudly_when_collapsed(e2e: dict[str, Path], tmp_path: Path) -> None:
+    """Issue 15: with a checkpoint configured, the daily report lists its top-scored stocks; collapsed → loud."""
+    import json
+    from types import SimpleNamespace
+
+    from lasps.pipeline.model_picks import model_picks
+    from lasps.report.markdown import model_pick_lines
+
+    assert model_picks(None, e2e["home"], dt.date(2026, 10, 30)) is None  # nothing configured: no section
+    run = tmp_path / "collapsed"
+    run.mkdir()
+    shutil.copy(e2e["model"], run / "model.pt")
+    (run / "eval_test.json").write_text(json.dumps({"collapsed": True, "collapse_reasons": ["one class"]}))
+    with MarketStore(e2e["home"], read_only=True) as store:
+        last = store.last_price_date()
+    m = model_picks(run / "model.pt", e2e["home"], last, n=4)
+    assert m is not None and m.error is None and m.collapsed is True
+    assert [r["rank"] for r in m.rows] == [1, 2, 3, 4]
+    md = "\n".join(model_pick_lines(SimpleNamespace(model_picks=m)))  # type: ignore[arg-type]
+    assert "### Model picks" in md and "**⚠ COLLAPSED MODEL" in md and m.rows[0]["code"] in md
+    broken = model_picks(tmp_path / "missing.pt", e2e["home"], last)
+    assert broken is not None and broken.error and "No model predictions" in "\n".join(
+        model_pick_lines(SimpleNamespace(model_picks=broken)))  # type: ignore[arg-type]

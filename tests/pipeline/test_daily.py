@@ -165,6 +165,9 @@ def test_dry_run_writes_nothing(fresh_home: Path) -> None:
     assert res.dry_run and len(res.picks) == 3 and res.report_md is None
     assert res.orders and all(o["state"] == "planned" for o in res.orders)
     assert "# LASPS daily alpha report" in res.markdown
+    # issue 15: a dry run computes in memory; no alpha was "adjusted with a later split"
+    assert not any("later split" in w for w in res.warnings), res.warnings
+    assert any("computed in memory" in w and "dry run" in w for w in res.warnings)
 
 
 def test_other_universe_leaves_the_alpha_store_alone(daily_run: tuple[Path, Any], tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -67,6 +68,25 @@ def test_markdown_report_sections_and_numbers(daily_run: tuple[Path, Any]) -> No
     assert "walk-forward (honest)" in md and "in sample (look-ahead)" in md
     assert "30 variants tried" in md  # 15 alphas x 2 directions, stated up front
     assert "IndClass.sector = industry = subindustry" in md
+
+
+def test_ic_decay_table_and_chart(daily_run: tuple[Path, Any]) -> None:
+    """Issue 15: IC by horizon 1 … 20 for the selected variants (a _rev variant's IC negated)."""
+    home, result = daily_run
+    md_path, html_path = out.report_paths(home, result.date)
+    md = md_path.read_text(encoding="utf-8")
+    assert "### IC decay" in md and "h=20" in md
+    ev = json.loads((out.run_dir(home, result.date) / "evaluation.json").read_text())
+    decay = ev["ic_decay"]
+    assert decay["horizons"] == list(range(1, 21)) and decay["rows"] > 0
+    for s in result.selection:
+        vals = decay["ic"][s["alpha"]]
+        assert len(vals) == 20
+        line = next(ln for ln in md.splitlines() if ln.startswith(f"| {s['variant']} |") and "h=" not in ln
+                    and ln.count("|") == 9)
+        h1 = vals[0] * s["direction"]
+        assert f"{h1:+.4f}" in line
+    assert "IC decay: mean rank IC" in html_path.read_text(encoding="utf-8")
 
 
 def _survivors_without_value(bundle: MarketBundle) -> MarketBundle:

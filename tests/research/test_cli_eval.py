@@ -92,7 +92,10 @@ def test_overfit_and_corr(stored_home):
     assert result.exit_code == 0, result.output
     assert "deflated Sharpe ratio" in result.output and "PBO" in result.output
     data = json.loads((research(stored_home) / "overfit_latest.json").read_text())
-    assert data["chosen"] == "alpha_001" and 0 <= data["dsr"] <= 1 and data["n_trials"] == 6
+    assert data["chosen"] == "alpha_001" and 0 <= data["dsr"] <= 1
+    # issue 15: 6 variants = 3 trials (mirror pairs counted once); the hurdle counts the effective ones
+    assert data["n_variants"] == 6 and data["n_trials_alphas"] == 3 and 1 <= data["n_trials"] <= 3
+    assert data["n_trials"] == data["n_effective"] and "verdict:" in result.output
     result = invoke(stored_home, "corr")
     assert result.exit_code == 0, result.output
     clusters = pd.read_csv(research(stored_home) / "clusters_latest.csv")

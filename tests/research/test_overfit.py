@@ -168,5 +168,8 @@ def test_overfit_report_on_an_evaluation():
     assert rep.chosen == "planted"
     assert rep.n_tried == 20 and rep.n_used == 18
     assert any("left out" in n for n in rep.notes)
-    assert rep.dsr.n_trials == 18 and 0.0 <= rep.dsr.dsr <= 1.0
-    assert rep.pbo is not None and rep.pbo.pbo < 0.2
+    # mirror pairs are one trial: 9 alphas with a defined Sharpe ratio (the constant one is left out)
+    assert rep.trials is not None and rep.trials.n_trials == 9
+    assert rep.dsr.n_trials == rep.trials.n_effective <= 9 and 0.0 <= rep.dsr.dsr <= 1.0
+    assert rep.pbo is not None and rep.pbo.pbo < 0.2 and rep.pbo.n_trials == 9
+    assert "DSR" in rep.verdict and "PBO" in rep.verdict

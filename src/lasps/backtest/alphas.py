@@ -32,7 +32,7 @@ from lasps.alpha.catalogue import Catalogue, UnknownAlphaError
 from lasps.data.panel import Panel
 from lasps.errors import ConfigError, UnavailableError
 from lasps.research.alpha_values import stored_or_computed
-from lasps.research.forward import forward_returns
+from lasps.research.forward import drop_suspect_crossings, forward_returns
 from lasps.research.ic import rank_ic
 from lasps.research.io import stored_alpha_names
 from lasps.research.splits import SPLIT_NAMES, make_splits
@@ -224,7 +224,8 @@ class AlphaSource:
 
     def _forward(self) -> np.ndarray:
         if self._fwd is None:
-            self._fwd = forward_returns(self.panel.field("open"), None, self.horizon, "open").values
+            fwd = forward_returns(self.panel.field("open"), None, self.horizon, "open")
+            self._fwd = drop_suspect_crossings(fwd, self.panel).values
         return self._fwd
 
     def _stored_covers(self, name: str) -> bool:

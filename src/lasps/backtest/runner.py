@@ -44,12 +44,15 @@ from lasps.backtest.market import SimMarket
 from lasps.backtest.metrics import METRIC_KEYS, benchmark_metrics, compute_metrics
 from lasps.backtest.outputs import backtests_dir, new_group_id, new_run_id, summary_record, write_run
 from lasps.backtest.plots import equity_png
+from lasps.backtest.robustness import robustness
 from lasps.backtest.selection import VariantIC, masked_ic_ir, select_top
 from lasps.backtest.simulator import DEFAULT_CAPITAL, SimConfig, SimResult, simulate
 from lasps.backtest.strategies import STRATEGIES, AdaptiveConfig, build_targets, rebalance_rows
+from lasps.backtest.stuck import stuck_positions
 from lasps.data.panel import Panel
 from lasps.data.panel_loader import load_panel
 from lasps.data.store import StoreProvider, store_provider
+from lasps.data.suspect import buyable_mask, suspect_note, suspect_summary
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
 from lasps.files import atomic_write_text
@@ -206,6 +209,25 @@ def check_window(start: np.datetime64 | None, end: np.datetime64 | None, first: 
     return start, end
 
 
+def clip_to_stored(start: np.datetime64 | None, end: np.datetime64 | None, first: np.datetime64,
+                   last: np.datetime64, what: str) -> tuple[np.datetime64 | None, np.datetime64 | None, list[str]]:
+    """Clip a period that overlaps the stored data but runs past either end; say so in a note.
+
+    ``backtest oos --trade-year 2021`` on data ending 2021-12-21 trades 2021-01-04..2021-12-21 and
+    notes the clip; a period wholly outside the data is left for :func:`check_window` to refuse.
+    """
+    notes: list[str] = []
+    if start is None or end is None or end < first or start > last:
+        return start, end, notes
+    if end > last:
+        notes.append(f"the {what} period {start}..{end} was clipped to the last stored session {last}")
+        end = last
+    if start < first:
+        notes.append(f"the {what} period {start}..{end} was clipped to the first stored session {first}")
+        start = first
+    return start, end, notes
+
+
 def _pad_days(rows: int) -> int:
     return math.ceil(rows * 1.5) + 14
 
@@ -301,7 +323,7 @@ def _prepare(stores: StoreProvider, params: RunParams, windows: list[tuple[np.da
         rows = rebalance_rows(lo, hi, params.rebalance)
         _check_universe(panel, rows, params.top, (lo, hi))
         row_windows.append((lo, hi))
-        keep.append(rows)
+        keep.append(np.arange(rows[0], hi, dtype=np.int64))  # every row: the rebalance phases (robustness)
     source = AlphaSource(panel, home, catalogue, np.concatenate(keep), params.rebalance, params.alpha_source,
                          progress)
     return _Context(home, panel, market, catalogue, source, params), row_windows
@@ -321,11 +343,21 @@ def _simulate_run(ctx: _Context, strategy: str, variants: tuple[str, ...], windo
         vic = VariantIC(variants, ctx.source.variant_ic(variants),
                         Timing("open", p.rebalance).known_rows(ctx.panel.shape[0]),
                         p.rebalance)
-    targets = build_targets(strategy, ctx.source.values, variants, ctx.panel.universe_mask, rows, p.top,
+    buyable = buyable_mask(ctx.panel, p.rebalance)  # halted / quarantined / crossing a suspect jump: not bought
+    targets = build_targets(strategy, ctx.source.values, variants, buyable, rows, p.top,
                             vic=vic, adaptive_config=p.adaptive)
     result = simulate(ctx.market, targets, SimConfig(lo, hi, p.capital))
     metrics = compute_metrics(result)
     notes = list(notes or [])
+    stuck = stuck_positions(ctx.market, result)
+    if stuck.count:
+        notes.append(f"{label}: {stuck.line()}")
+    jumps = suspect_summary(ctx.panel)
+    if jumps["count"]:
+        notes.append(suspect_note(jumps))
+    rob = robustness(ctx.market, strategy, ctx.source.values, variants, buyable, window, p.rebalance, p.top,
+                     p.capital, vic=vic, adaptive_config=p.adaptive)
+    notes.append(f"{label}: {rob.line()}")
     inactive = int((~targets.active).sum())
     if inactive:
         notes.append(f"{inactive} of {len(rows)} rebalances had no candidate (alpha warm-up or adaptive "
@@ -348,6 +380,9 @@ def _simulate_run(ctx: _Context, strategy: str, variants: tuple[str, ...], windo
     run_id = new_run_id(strategy)
     bench = benchmark_metrics(result)
     summary = summary_record(run_id, strategy, params, metrics, result, notes, bench)
+    summary["halted_at_end"] = stuck.as_dict()
+    summary["suspect_jumps"] = jumps
+    summary["robustness"] = rob.as_dict()
     path = write_run(ctx.home, summary, result) if p.write else None
     return RunOutput(run_id, label, strategy, variants, result, metrics, summary, path, notes, bench)
 
@@ -520,10 +555,12 @@ def run_oos(home: StoreProvider | Path, select_start: str, select_end: str, trad
     home = stores.home
     catalogue = _catalogue(stores)
     first, last = stored_range(stores)
-    ss, se = check_window(parse_day(select_start, "--select-start"), parse_day(select_end, "--select-end"),
-                          first, last, ("--select-start", "--select-end"))
-    ts, te = check_window(parse_day(trade_start, "--trade-start"), parse_day(trade_end, "--trade-end"),
-                          first, last, ("--trade-start", "--trade-end"))
+    ss, se, clip_s = clip_to_stored(parse_day(select_start, "--select-start"), parse_day(select_end, "--select-end"),
+                                    first, last, "selection")
+    ts, te, clip_t = clip_to_stored(parse_day(trade_start, "--trade-start"), parse_day(trade_end, "--trade-end"),
+                                    first, last, "trade")
+    ss, se = check_window(ss, se, first, last, ("--select-start", "--select-end"))
+    ts, te = check_window(ts, te, first, last, ("--trade-start", "--trade-end"))
     if ts <= se and te >= ss:
         raise ConfigError(f"the trade period {ts}..{te} overlaps the selection period {ss}..{se}",
                           where="--trade-start/--trade-end", fix="trade a period that does not overlap the selection")
@@ -532,6 +569,7 @@ def run_oos(home: StoreProvider | Path, select_start: str, select_end: str, trad
     ctx, (w_is, w_oos) = _prepare(stores, params, [(ss, se), (ts, te)], pool, False, None, progress,
                                   strategy == "adaptive")
     chosen, table, notes = _select(ctx, request, pool)
+    notes = clip_s + clip_t + notes
     if strategy == "single":
         chosen = chosen[:1]
     # realised IC_IR of the chosen variants over the trade period (what the selection promised vs got)

@@ -34,7 +34,7 @@ from lasps.alpha.engine import alpha_lookback, alpha_unavailable_reason, compile
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.config import ensure_home
 from lasps.dates import parse_optional_date
-from lasps.errors import ConfigError, LaspsError, StoreError
+from lasps.errors import ConfigError, LaspsError, StoreError, UnavailableError
 from lasps.scale import executor_name
 
 app = typer.Typer(no_args_is_help=True)
@@ -221,6 +221,24 @@ def compute_cmd(
         for name, reason in program.unavailable.items():
             table.add_row(name, escape(reason))
         console.print(table)
+    refuse_requested_unavailable(keys, program.unavailable, written + len(skipped))
+
+
+def refuse_requested_unavailable(keys: list[str], unavailable: dict[str, str], done: int) -> None:
+    """Exit 2 when none of the alphas named in ``--alphas`` can be computed (``lasps backtest`` refuses them too).
+
+    When some can, they are written and the unavailable ones listed (exit 0); without ``--alphas`` (the whole
+    catalogue) likewise. ``done`` = alphas written or already up to date.
+    """
+    if not keys or not unavailable or done:
+        return
+    names = list(unavailable)
+    first = unavailable[names[0]]
+    raise UnavailableError(
+        f"{len(names)} requested alpha(s) cannot be computed from the stored data ({', '.join(names[:8])}"
+        f"{' …' if len(names) > 8 else ''}; nothing written): {first}",
+        where="--alphas", fix="choose alphas the stored fields support (`lasps alpha list`), or load the "
+                              "missing field")
 
 
 def _stock_names(home: Path) -> dict[str, str]:

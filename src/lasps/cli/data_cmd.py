@@ -23,6 +23,7 @@ from lasps.errors import ConfigError, StoreError
 app = typer.Typer(no_args_is_help=True)
 
 SOURCES_FOR_INIT = ("synthetic",)
+PRICE_BASES = ("adjusted", "raw")
 
 
 @app.command("init")
@@ -87,17 +88,25 @@ def init_cmd(
 def import_cmd(
     path: Annotated[Path, typer.Argument(help="CSV/Parquet file or a krx-2018-2021-style directory.")],
     fmt: Annotated[str, typer.Option("--format", help="auto | long | marcap | krx-dir")] = "auto",
+    price_basis: Annotated[str | None, typer.Option(
+        "--price-basis", help="adjusted | raw: the prices' basis when the file does not say (default: detect)")]
+    = None,
     home: HomeOption = None,
 ) -> None:
     """Import prices from files: long CSV/Parquet, the FinanceData marcap layout, or a sample directory.
 
     The input is validated completely before anything is written; a bad file changes nothing.
+    ``--price-basis adjusted`` stores already-adjusted prices (수정주가) with factor 1, ``raw`` derives the
+    adjustments from the change ratio (DESIGN 2.3).
     """
 
+    if price_basis is not None and price_basis not in PRICE_BASES:
+        raise ConfigError(f"unknown price basis {price_basis!r}", where="--price-basis",
+                          fix="use --price-basis adjusted or --price-basis raw")
     settings = settings_for(home)
     t0 = time.perf_counter()
     with console.status(f"reading {path}"):
-        result = read_import(path, fmt)
+        result = read_import(path, fmt, price_basis=price_basis)
         bundle = validate_bundle(result.bundle, str(path))
     ensure_home(settings.home)
     with console.status(f"writing {len(bundle.prices):,} rows"), workspace_for(home).store(write=True) as store:

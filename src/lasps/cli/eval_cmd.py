@@ -413,9 +413,12 @@ def overfit_cmd(
     row = {"kind": rep.kind, "chosen": rep.chosen, "sharpe": d.sharpe, "sharpe_ann": rep.chosen_sharpe_ann,
            "sr0": d.sr0, "dsr": d.dsr, "n_periods": d.n_periods, "skew": d.skew, "kurtosis": d.kurtosis,
            "n_trials": d.n_trials, "pbo": p.pbo if p else math.nan, "n_blocks": p.n_blocks if p else blocks,
-           "n_combinations": p.n_combinations if p else 0, "notes": " | ".join(rep.notes)}
+           "n_combinations": p.n_combinations if p else 0, "notes": " | ".join((*rep.notes, rep.verdict))}
+    trials = {"n_variants": rep.n_tried, "n_trials_alphas": rep.trials.n_trials if rep.trials else None,
+              "n_effective": rep.trials.n_effective if rep.trials else None,
+              "effective_method": rep.trials.method if rep.trials else None, "verdict": rep.verdict}
     table = _save_common(run, {"eval_overfit": pd.DataFrame([row])})
-    rio.write_json(run.ws.home, "overfit", {**row, "logits": p.logits if p else []}, run.run_id)
+    rio.write_json(run.ws.home, "overfit", {**row, **trials, "logits": p.logits if p else []}, run.run_id)
     ann = math.sqrt(252 / rep.horizon)
     t = Table(title=f"overfitting — {table.tried}; {rep.n_used} with a defined Sharpe ratio")
     t.add_column("statistic")
@@ -423,8 +426,11 @@ def overfit_cmd(
     t.add_column("meaning")
     t.add_row("chosen (in-sample best)", rep.chosen, f"highest Sharpe of {rep.kind} {rep.horizon}-day returns")
     t.add_row("Sharpe (annualised)", _fmt(rep.chosen_sharpe_ann, 2), f"per period {_fmt(d.sharpe, 4)}")
+    n_tr = rep.trials.n_trials if rep.trials else d.n_trials
+    t.add_row("trials", f"{n_tr} ({d.n_trials} effective)",
+              f"{rep.n_used} variants; a variant and its _rev mirror are one trial")
     t.add_row("expected max Sharpe of skill-less trials", _fmt(d.sr0 * ann, 2),
-              f"annualised; {d.n_trials} trials, their Sharpe std {_fmt(d.trials_sr_std * ann, 2)}")
+              f"annualised; {d.n_trials} effective trials, their Sharpe std {_fmt(d.trials_sr_std * ann, 2)}")
     t.add_row("deflated Sharpe ratio", _fmt(d.dsr, 3), "P(true Sharpe > 0) after the search; < 0.95: not significant")
     if p is not None:
         t.add_row("PBO (CSCV)", _fmt(p.pbo, 3),
@@ -433,9 +439,7 @@ def overfit_cmd(
     console.print(t)
     for n in rep.notes:
         console.print(f"[dim]{escape(n)}[/]")
-    if np.isfinite(d.dsr) and d.dsr < 0.95:
-        console.print("[yellow]the best in-sample variant is not distinguishable from luck given the number "
-                      "of variants tried[/]")
+    console.print(f"[bold]verdict:[/] {escape(rep.verdict)}")
 
 
 # ----------------------------------------------------------------------------------------- corr

@@ -395,15 +395,22 @@ def predict_cmd(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
     top: Annotated[int, typer.Option(min=0, help="Rows to print.")] = 20,
     universe: Annotated[str | None, typer.Option(help="Override the dataset's universe.", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Predict even with a model its evaluation calls "
+                                                        "collapsed (the output says so).")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Predict every stock on a date; store the rows in DuckDB (table predictions) and Parquet."""
+    """Predict every stock on a date; store the rows in DuckDB (table predictions) and Parquet.
+
+    A model whose evaluation (``eval_test.json``) says *collapsed* is refused unless ``--force``.
+    """
     _need_torch()
     from lasps.ml.predictor import predict_date
 
     settings = settings_for(home)
     res = predict_date(checkpoint, date, settings.home, model_name=model_name, device=device, universe=universe,
-                       parquet_dir=out)
+                       parquet_dir=out, force=force)
+    if res.warning:
+        console.print(f"[bold red]{escape(res.warning)}[/]")
     f = res.frame
     table = Table(title=f"{res.model} on {res.date}: {len(f):,} stocks (best score first)", title_justify="left",
                   header_style="bold")

@@ -7,15 +7,19 @@ them on the store (adjusting on the fly with the stored factors) and records the
 
 Rules
 -----
-``ohlc_violation``      low <= open, close <= high violated (error). Codes on an adjusted basis get a
-                        1-KRW tolerance: adjusted prices are rounded, so close can sit 1 KRW outside.
+``ohlc_violation``      low <= open, close <= high violated (error) — on a raw-basis code, or beyond 1 %
+                        of the price on an adjusted-basis code (:mod:`lasps.data.rounding`).
+``ohlc_rounding``       an adjusted-basis code's open/close more than 1 KRW but at most 1 % outside
+                        ``[low, high]``: rounding of adjusted prices (note).
 ``non_positive_price``  a price <= 0 (error).
 ``zero_volume_prices``  volume 0 but open/high/low given and not all equal to close (warning).
 ``duplicate_key``       two rows for the same (code, date) (error; possible in files, not in the store).
 ``calendar_gap``        a KRX session inside the stored range with no row at all, or rows on a
                         non-session day (error).
 ``unexplained_jump``    a one-day move of the adjusted close beyond the price limit (±30 %, ±15 % before
-                        2015-06-15) plus 1 % — usually a mix of adjustment bases (error).
+                        2015-06-15) plus 1 % that no adjustment explains (warning): the code and date
+                        are quarantined (:mod:`lasps.data.suspect`); a standard ratio (1:2, 3:1, …)
+                        reads "probable unadjusted split/bonus issue".
 ``stale_series``        close and volume unchanged (volume > 0) for >= ``stale_run`` rows, or a code not
                         delisted whose last row is before the market's last date (warning).
 ``unmapped_sector``     a common stock with no LASPS sector (warning) — reported, never defaulted.
@@ -30,11 +34,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lasps.data.rounding import outside_krw, outside_severity
 from lasps.data.store import MarketStore
+from lasps.data.suspect import DEFAULT_TOLERANCE, PROBABLE, beyond_limit, standard_ratio
 from lasps.krx.calendar import sessions
 
 FINDING_COLUMNS = ["code", "date", "rule", "severity", "detail"]
-LIMIT_CHANGE_DATE = np.datetime64("2015-06-15")
 
 
 def _findings(frame: pd.DataFrame, rule: str, severity: str, detail: pd.Series | str) -> pd.DataFrame:
@@ -46,18 +51,21 @@ def _findings(frame: pd.DataFrame, rule: str, severity: str, detail: pd.Series |
 
 
 def check_ohlc(prices: pd.DataFrame, adjusted_codes: set[str] | None = None) -> pd.DataFrame:
-    tol = np.where(prices["code"].isin(adjusted_codes or set()), 1.0, 0.0)
-    lo, hi = prices["low"], prices["high"]
-    bad = pd.Series(False, index=prices.index)
-    for col in ("open", "close"):
-        v = prices[col]
-        bad |= (v < lo - tol) | (v > hi + tol)
-    bad |= lo > hi + tol
-    bad &= lo.notna() & hi.notna()
-    rows = prices.loc[bad]
-    detail = ("O=" + rows["open"].astype(str) + " H=" + rows["high"].astype(str) + " L="
-              + rows["low"].astype(str) + " C=" + rows["close"].astype(str))
-    return _findings(rows, "ohlc_violation", "error", detail)
+    """Rows outside ``[low, high]``: ``ohlc_rounding`` notes, ``ohlc_violation`` errors (one rule: rounding)."""
+    excess = outside_krw(prices["open"], prices["high"], prices["low"], prices["close"])
+    severity = outside_severity(excess, prices["close"].to_numpy(dtype=np.float64),
+                                prices["code"].isin(adjusted_codes or set()).to_numpy())
+    parts = []
+    for sev, rule in (("error", "ohlc_violation"), ("note", "ohlc_rounding")):
+        sel = severity == sev
+        rows = prices.loc[sel]
+        detail = ("O=" + rows["open"].astype(str) + " H=" + rows["high"].astype(str) + " L="
+                  + rows["low"].astype(str) + " C=" + rows["close"].astype(str))
+        if sev == "note":
+            detail = detail + " (" + pd.Series(excess[sel], index=rows.index).round(0).astype(str) + \
+                " KRW outside: rounding of adjusted prices)"
+        parts.append(_findings(rows, rule, sev, detail))
+    return pd.concat(parts, ignore_index=True)
 
 
 def check_non_positive(prices: pd.DataFrame) -> pd.DataFrame:
@@ -95,17 +103,22 @@ def check_calendar(prices: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def check_jumps(prices: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
+def check_jumps(prices: pd.DataFrame, tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
+    """Suspect jumps (:mod:`lasps.data.suspect`, the same rule the panel quarantines): warnings.
+
+    The detail names a probable unadjusted split/bonus issue where the ratio matches a standard one.
+    """
     same = prices["code"].eq(prices["code"].shift())
     prev = prices["close"].shift()
     change = prices["close"] / prev - 1.0
     dates = prices["date"].to_numpy().astype("datetime64[D]")
-    limit = np.where(dates >= LIMIT_CHANGE_DATE, 0.30, 0.15)
-    bad = same & (change.abs() > limit + tolerance)
+    bad = same.to_numpy() & beyond_limit(change.to_numpy(dtype=np.float64), dates, tolerance)
     rows = prices.loc[bad]
+    ratios = (rows["close"] / prev[bad]).to_numpy(dtype=np.float64)
+    readings = [f"; {PROBABLE} ({lab})" if (lab := standard_ratio(r)) else "" for r in ratios]
     detail = "close " + prev[bad].round(2).astype(str) + " -> " + rows["close"].round(2).astype(str) + \
-        " (" + (change[bad] * 100).round(1).astype(str) + "%)"
-    return _findings(rows, "unexplained_jump", "error", detail)
+        " (" + (change[bad] * 100).round(1).astype(str) + "%) quarantined" + pd.Series(readings, index=rows.index)
+    return _findings(rows, "unexplained_jump", "warning", detail)
 
 
 def check_stale(prices: pd.DataFrame, stale_run: int = 10,

@@ -62,6 +62,14 @@ class Panel:
         ``(T, N)`` bool, True where the code is in the requested universe at that date (point in time).
     unavailable:
         Field name -> reason, for fields the stored source could not provide (e.g. ``value``).
+    suspect:
+        ``(T, N)`` bool suspect price jumps (:mod:`lasps.data.suspect`); all False when not detected.
+    traded:
+        ``(T, N)`` bool: the code traded that day (not halted); ``universe_mask`` already requires it.
+    quarantine_days:
+        Sessions after a suspect jump during which ``universe_mask`` excludes the code (0 = off).
+    ohlc_repaired:
+        Adjusted-basis rows whose high/low were widened on load to take in a rounded open/close.
     """
 
     dates: np.ndarray
@@ -76,6 +84,10 @@ class Panel:
     index: dict[str, np.ndarray] = field(default_factory=dict)
     universe_mask: np.ndarray | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
+    suspect: np.ndarray | None = None
+    traded: np.ndarray | None = None
+    quarantine_days: int = 0
+    ohlc_repaired: int = 0
     _derived: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,6 +104,8 @@ class Panel:
             self.sector_ids = np.full(n, -1, dtype=np.int64)
         if self.universe_mask is None:
             self.universe_mask = np.ones(shape, dtype=bool)
+        if self.suspect is None:
+            self.suspect = np.zeros(shape, dtype=bool)
 
     @property
     def shape(self) -> tuple[int, int]:

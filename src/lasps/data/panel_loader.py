@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lasps.config import get_settings
+from lasps.config import Settings, get_settings
 from lasps.data.panel import BASE_FIELDS, FLOW_FIELDS, Panel
 from lasps.data.store import MarketStore
+from lasps.data.suspect import detect_suspects, quarantine_mask, traded_mask
 from lasps.data.universe import history_mask, parse_universe, static_filter, top_n_mask
 from lasps.dates import parse_optional_date
-from lasps.errors import ConfigError, StoreError
+from lasps.errors import ConfigError, StoreError, UnavailableError
 
 PRICE_LIKE = ("open", "high", "low", "close")
 INVERSE_ADJUSTED = ("volume", "shares")
@@ -58,7 +60,8 @@ def load_panel(
     settings = get_settings()
     home = Path(home) if home is not None else settings.home
     min_history = settings.universe_min_history if min_history is None else min_history
-    wanted = list(dict.fromkeys(["close", *(fields or BASE_FIELDS)]))
+    requested = list(dict.fromkeys(["close", *(fields or BASE_FIELDS)]))
+    wanted = list(dict.fromkeys([*requested, *SELECTABILITY_FIELDS]))
     unknown = [f for f in wanted if f not in BASE_FIELDS and f not in FLOW_FIELDS]
     if unknown:
         raise ConfigError(f"unknown field(s) {unknown}", where="fields",
@@ -66,6 +69,7 @@ def load_panel(
     kind, arg = parse_universe(universe)
     if kind == "top" and "market_cap" not in wanted:
         wanted.append("market_cap")
+        requested.append("market_cap")
     start_d, end_d = parse_optional_date(start, option="--start"), parse_optional_date(end, option="--end")
     if start_d and end_d and start_d > end_d:
         raise ConfigError(f"start {start_d} is after end {end_d}", where="--start/--end",
@@ -141,13 +145,20 @@ def load_panel(
         unavailable = store.unavailable_fields()
 
     _apply_adjustments(out, dates, events)
+    bases = stocks["price_basis"].to_numpy(dtype=object)
+    rounding = repair_adjusted_rounding(out, bases == "adjusted")
     prior_counts = np.zeros(N, dtype=np.int64)
     for ci, cnt in prior:
         prior_counts[ci] = cnt
     close = out["close"]
     mask = history_mask(close, min_history, prior_counts)
     if kind == "top":
+        _require_market_cap(out["market_cap"], unavailable, universe)
         mask &= top_n_mask(out["market_cap"], mask, int(arg))  # type: ignore[arg-type]
+    selectable = selectability(out, dates, settings)
+    mask &= selectable.mask
+    for extra in set(out) - set(requested):
+        del out[extra]
 
     industry_key = stocks["sector_code"].where(stocks["sector_code"].notna(), stocks["sector_name"])
     labels = sorted(industry_key.dropna().unique().tolist())
@@ -161,7 +172,65 @@ def load_panel(
         kinds=stocks["kind"].to_numpy(dtype=object), sector_ids=sector_ids, industry=industry,
         industry_labels=tuple(labels), index=index, universe_mask=mask,
         unavailable={k: v for k, v in unavailable.items() if k in out or k == "value"},
+        suspect=selectable.suspect, traded=selectable.traded, quarantine_days=selectable.quarantine_days,
+        ohlc_repaired=rounding,
     )
+
+
+SELECTABILITY_FIELDS = ("open", "volume")
+
+
+def _require_market_cap(market_cap: np.ndarray, unavailable: dict[str, str], universe: str) -> None:
+    """A ``topN`` universe ranks by the daily market cap: refuse, naming that cause, when there is none."""
+    if "market_cap" in unavailable or not np.isfinite(market_cap).any():
+        why = unavailable.get("market_cap", "no stored row has a market cap")
+        raise UnavailableError(
+            f"universe {universe!r} ranks codes by their daily market cap, which the store does not have: {why}",
+            where="--universe",
+            fix="use --universe default, kospi, kosdaq or a code list, or load data with a daily market cap "
+                "(pykrx, or a marcap-layout file)")
+
+
+@dataclass(frozen=True)
+class Selectability:
+    """What :func:`selectability` found: ``(T, N)`` masks and the quarantine length in force."""
+
+    suspect: np.ndarray
+    traded: np.ndarray
+    quarantine_days: int
+    mask: np.ndarray
+
+
+def selectability(out: dict[str, np.ndarray], dates: np.ndarray, settings: Settings) -> Selectability:
+    """Cells selectable at each close: traded that day and not quarantined by a suspect jump (DESIGN §2.3-4).
+
+    The quarantine is switched off with ``suspect_quarantine = false``; the jumps are still detected
+    (``Panel.suspect``) so reports can count them.
+    """
+    suspect = detect_suspects(out["close"], dates, settings.suspect_tolerance)
+    traded = traded_mask(out.get("open"), out.get("volume"), out["close"])
+    days = settings.suspect_quarantine_days if settings.suspect_quarantine else 0
+    return Selectability(suspect, traded, days, traded & ~quarantine_mask(suspect, days))
+
+
+def repair_adjusted_rounding(out: dict[str, np.ndarray], adjusted: np.ndarray) -> int:
+    """Widen high/low to take in open and close on adjusted-basis codes; return the rows changed.
+
+    Adjusted (수정주가) files round each price separately, so the close can sit a few KRW outside
+    ``[low, high]`` (a *note* in ``lasps data check``). Left as stored, a range-normalised alpha such as
+    alpha 101 ``(close - open) / (high - low + 0.001)`` divides by a range that excludes the close and
+    reaches thousands. Raw-basis codes are never touched (there it is an error in the data).
+    """
+    if not {"open", "high", "low", "close"} <= set(out) or not adjusted.any():
+        return 0
+    o, h, lo, c = out["open"], out["high"], out["low"], out["close"]
+    with np.errstate(invalid="ignore"):
+        top = np.fmax(o, c)
+        bot = np.fmin(o, c)
+        fix = adjusted[None, :] & np.isfinite(h) & np.isfinite(lo) & ((top > h) | (bot < lo))
+    out["high"] = np.where(fix, np.fmax(h, top), h)
+    out["low"] = np.where(fix, np.fmin(lo, bot), lo)
+    return int(fix.sum())
 
 
 def _apply_adjustments(out: dict[str, np.ndarray], dates: np.ndarray,

@@ -270,6 +270,12 @@ class StoreQueries:
                                  [model, day]).fetchone()
         return rows, int(total[0]) if total else len(rows)
 
+    def prediction_checkpoint(self, model: str, day: dt.date) -> str | None:
+        """The checkpoint path recorded with ``model``'s predictions on ``day`` (None when not recorded)."""
+        row = self.con.execute("SELECT any_value(checkpoint) FROM predictions WHERE model = ? AND date = ?",
+                               [model, day]).fetchone()
+        return str(row[0]) if row and row[0] else None
+
     def register_parquet_views(self, files: Sequence[Path]) -> list[str]:
         """``CREATE OR REPLACE VIEW <stem> AS SELECT date, code, value FROM read_parquet(file)`` for each
         file whose stem is a plain name; returns the view names (one transaction)."""

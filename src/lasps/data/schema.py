@@ -37,7 +37,11 @@ FLOW_COLUMNS: tuple[str, ...] = (
     "code", "date", "foreign_net", "institution_net", "individual_net", "foreign_holding_ratio",
 )
 
-MARKETS = ("KOSPI", "KOSDAQ", "KONEX")
+#: A code whose market the source does not say: stored (all its prices kept), reported on import, and
+#: outside every market-based universe (``default``, ``kospi``, ``kosdaq``, ``topN``); ``all`` and code
+#: lists include it.
+MARKET_UNKNOWN = "UNKNOWN"
+MARKETS = ("KOSPI", "KOSDAQ", "KONEX", MARKET_UNKNOWN)
 KINDS = ("stock", "preferred", "etf", "etn", "spac", "reit", "other")
 PRICE_BASES = ("raw", "adjusted")
 

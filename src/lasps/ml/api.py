@@ -32,6 +32,7 @@ from lasps.data.readthrough import Read, ReadThrough, StoreBusy
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
 from lasps.errors import LaspsError, StoreError
 from lasps.files import json_safe
+from lasps.ml.health import checkpoint_health
 
 PREDICTIONS_TABLE = "predictions"  # created by lasps.ml.predictor (CREATE TABLE IF NOT EXISTS)
 _FIELDS = ("code", "name", "sector_id", "sector_name", "p_sell", "p_hold", "p_buy", "score", "pred_class",
@@ -86,19 +87,31 @@ def _predictions(store: Any, date: dt.date | None, model: str | None) -> dict[st
     task = rows[0][len(_FIELDS)] if rows else None
     created = rows[0][len(_FIELDS) + 1] if rows else None
     return {"date": json_safe(date), "model": chosen, "models": models, "task": task, "created_at": json_safe(created),
-            "count": total, "predictions": preds}
+            "count": total, "predictions": preds, "checkpoint": store.prediction_checkpoint(chosen, date)}
 
 
 def read_predictions(home: Path, date: dt.date | None = None, model: str | None = None,
-                     limit: int | None = None) -> dict[str, Any]:
+                     limit: int | None = None, force: bool = False) -> dict[str, Any]:
     """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored, 503 while a writer
-    holds the store and this answer was never read)."""
+    holds the store and this answer was never read).
+
+    Predictions of a checkpoint whose evaluation says *collapsed* are refused with 409 unless ``force``;
+    forced, the payload's ``warning`` says so (:mod:`lasps.ml.health`).
+    """
     got = _read(home, ("predict", date, model), lambda store: _predictions(store, date, model))
     payload = dict(got.value)
     if "missing" in payload:
         raise HTTPException(status_code=404, detail=payload["missing"])
+    checkpoint = payload.pop("checkpoint", None)
+    health = checkpoint_health(checkpoint) if checkpoint else None
+    if health is not None and health.collapsed and not force:
+        raise HTTPException(status_code=409, detail=f"model {payload['model']} is collapsed according to its "
+                            f"evaluation ({health.report}): {'; '.join(health.reasons)}; add force=true to see its "
+                            "predictions anyway")
     if limit:
         payload["predictions"] = payload["predictions"][: int(limit)]
+    payload["collapsed"] = None if health is None else health.collapsed
+    payload["warning"] = None if health is None else health.warning()
     return payload | got.meta()
 
 
@@ -155,8 +168,9 @@ def create_router(home_dep: Callable[[], Path] = get_home) -> APIRouter:
     def predict(date: Annotated[dt.date | None, Query(description="YYYY-MM-DD; default latest")] = None,
                 model: Annotated[str | None, Query(description="model (run) name; default latest written")] = None,
                 limit: Annotated[int | None, Query(ge=1, description="at most this many rows")] = None,
+                force: Annotated[bool, Query(description="serve a collapsed model's predictions anyway")] = False,
                 home: Path = Depends(home_dep)) -> dict[str, Any]:
-        return read_predictions(home, date, model, limit)
+        return read_predictions(home, date, model, limit, force)
 
     @r.get("/sectors", summary="The 13 LASPS sectors with stock counts")
     def sectors(home: Path = Depends(home_dep)) -> dict[str, Any]:

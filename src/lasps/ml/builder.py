@@ -46,6 +46,7 @@ from lasps.data.panel import FLOW_FIELDS
 from lasps.data.panel_loader import load_panel
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
 from lasps.data.store import store_provider
+from lasps.data.suspect import crossing_mask, suspect_summary
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, StoreError
 from lasps.files import publish_dir, write_json
@@ -200,6 +201,10 @@ def _select_samples(panel: Any, feats: Any, config: BuildConfig, start_row: int,
     multi = multi_step_returns(panel.fields["open"], panel.fields["close"], rows, cols, config.labels)
     ok = np.isfinite(multi).all(axis=1)
     funnel["with_label"] = int(ok.sum())
+    if panel.quarantine_days:  # labels whose holding period crosses a suspect jump carry a fake return
+        entry_offset = 1 if config.labels.entry == "open" else 0
+        ok &= ~crossing_mask(panel.suspect, config.labels.horizon, entry_offset)[rows, cols]
+        funnel["label_clear_of_suspect_jumps"] = int(ok.sum())
     sector = np.asarray(panel.sector_ids, dtype=np.int64)[cols]
     if not config.keep_unmapped:
         ok &= sector >= 0
@@ -398,6 +403,7 @@ def build_dataset(out: str | Path, config: BuildConfig = BuildConfig(), home: st
                   "note": "flow features are 0 where the source has no investor flows; flow_mask marks "
                           "samples whose 60 sessions all had them"},
         "funnel": funnel,
+        "suspect_jumps": suspect_summary(panel),
         "source": {"home": str(home_p), "universe": config.universe, "panel_dates": [str(panel.dates[0]),
                    str(panel.dates[-1])], "panel_codes": N, "stride": config.stride,
                    "sample_start": config.start, "sample_end": config.end},

@@ -44,6 +44,7 @@ from lasps.ml.charts import render_charts
 from lasps.ml.checkpoint import load_model
 from lasps.ml.evaluation import scores_from_outputs
 from lasps.ml.features import MIN_SESSIONS, WINDOW, compute_features, gather_windows
+from lasps.ml.health import checkpoint_health, refuse_collapsed
 from lasps.ml.labels import CLASS_NAMES
 from lasps.ml.metrics import classes_from_returns
 from lasps.ml.trainer import resolve_device
@@ -80,6 +81,7 @@ class PredictionResult:
     date: dt.date
     parquet: Path | None
     dropped: dict[str, int]
+    warning: str | None = None  #: the collapse / not-evaluated warning every answer carries
 
 
 def _history_start(home: Path, date: dt.date | None, sessions: int) -> tuple[dt.date, dt.date]:
@@ -193,8 +195,14 @@ def store_predictions(frame: pd.DataFrame, home: StoreProvider | str | Path) -> 
 def predict_date(checkpoint: str | Path, date: str | dt.date | None = None, home: str | Path | None = None, *,
                  model_name: str | None = None, device: str = "auto", batch_size: int = 256,
                  lookback: int = DEFAULT_LOOKBACK, universe: str | None = None, write: bool = True,
-                 parquet_dir: str | Path | None = None) -> PredictionResult:
-    """Predict every code on ``date`` (default: the last stored session); see module docstring."""
+                 parquet_dir: str | Path | None = None, force: bool = False) -> PredictionResult:
+    """Predict every code on ``date`` (default: the last stored session); see module docstring.
+
+    A checkpoint whose evaluation says *collapsed* is refused unless ``force`` (:mod:`lasps.ml.health`).
+    """
+    health = checkpoint_health(checkpoint)
+    refuse_collapsed(health, force)
+
     home_p = Path(home) if home is not None else get_settings().home
     dev = resolve_device(device)
     ck = Path(checkpoint)
@@ -214,4 +222,5 @@ def predict_date(checkpoint: str | Path, date: str | dt.date | None = None, home
         pdir.mkdir(parents=True, exist_ok=True)
         parquet = pdir / f"{w.date.isoformat()}.parquet"
         atomic_write(parquet, lambda tmp: frame.to_parquet(tmp, index=False))
-    return PredictionResult(frame=frame, model=name, date=w.date, parquet=parquet, dropped=w.dropped)
+    return PredictionResult(frame=frame, model=name, date=w.date, parquet=parquet, dropped=w.dropped,
+                            warning=health.warning())

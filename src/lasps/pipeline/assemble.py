@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lasps.config import get_settings
 from lasps.data.panel_loader import load_panel
 from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import LaspsError
 from lasps.pipeline import outputs as out
+from lasps.pipeline.model_picks import model_picks
 from lasps.report.data import AlphaRow, DailyReport, PickRow, PriceHistory, Series
 from lasps.research.timing import Timing
 
@@ -57,6 +59,73 @@ def _prices(home: Path, day: dt.date, codes: Sequence[str], names: dict[str, str
         histories.append(PriceHistory(code, names.get(code, ""), panel.dates[-PRICE_SESSIONS:],
                                       panel.close[-PRICE_SESSIONS:, j], panel.volume[-PRICE_SESSIONS:, j]))
     return histories
+
+
+def selected_ic_decay(ev: dict[str, Any], selected: Sequence[tuple[str, str, int]]) -> dict[str, list[float | None]]:
+    """Variant -> IC by horizon for the selected ``(variant, alpha, direction)``; a ``_rev`` is negated."""
+    table = (ev.get("ic_decay") or {}).get("ic") or {}
+    out: dict[str, list[float | None]] = {}
+    for variant, alpha, direction in selected:
+        if alpha in table:
+            out[variant] = [None if v is None else float(direction) * v for v in table[alpha]]
+    return out
+
+
+def on_the_fly_warnings(ev: dict[str, Any], day: dt.date) -> list[str]:
+    """Why alphas were computed on the fly: a later split (their stored values were rescaled), or in memory.
+
+    Only ``adjusted_later`` alphas were adjusted with a split after ``day``; a dry run or a non-default
+    universe computes every alpha in memory without any adjustment event (an older evaluation.json
+    without ``adjusted_later`` is read as before).
+    """
+    fly = list(ev.get("on_the_fly") or [])
+    later = ev.get("adjusted_later")
+    later = fly if later is None and not ev.get("in_memory_reason") else list(later or [])
+    out = []
+    if later:
+        out.append(f"{len(later)} alpha(s) were computed on the fly as of {day} (their stored values were "
+                   "adjusted with a later split, so they were not used)")
+    rest = [n for n in fly if n not in set(later)]
+    if rest and ev.get("in_memory_reason"):
+        out.append(f"{len(rest)} alpha(s) computed in memory as of {day} ({ev['in_memory_reason']})")
+    return out
+
+
+def universe_line(n_universe: int, ev: dict[str, Any], day: dt.date) -> str:
+    """The report's universe line: what actually traded on ``day``, and what halts/quarantine left out."""
+    sel = ev.get("selectability") or {}
+    text = f"{n_universe:,} codes (listed, traded on {day}, ≥ min-history sessions"
+    if sel.get("quarantine_days"):
+        text += ", not quarantined by a suspect jump"
+    text += ")"
+    if sel.get("halted"):
+        text += f"; {sel['halted']:,} halted that day (no trade, close carried over) are not selectable"
+    return text
+
+
+def selectability_warnings(ev: dict[str, Any], day: dt.date) -> list[str]:
+    """Report warnings naming the suspect jumps (DESIGN 2.3): never silent, quarantine on or off."""
+    jumps = ev.get("suspect_jumps") or {}
+    sel = ev.get("selectability") or {}
+    out: list[str] = []
+    n = int(jumps.get("count") or 0)
+    if not n:
+        return out
+    probable = int(jumps.get("probable_unadjusted_split_or_bonus") or 0)
+    head = (f"Suspect price jumps: {n} in the evaluation panel (moves beyond the daily price limit that no "
+            f"adjustment explains; {probable} probable unadjusted split/bonus issue(s)).")
+    quarantined = list(sel.get("quarantined") or [])
+    if sel.get("quarantine_days"):
+        if quarantined:
+            head += (f" Quarantined on {day} — not selectable for {sel['quarantine_days']} sessions after the jump, "
+                     f"forward returns crossing it left out: " + "; ".join(quarantined) + ".")
+        else:
+            head += f" None is within {sel['quarantine_days']} sessions of {day}."
+    else:
+        head += (" The quarantine is OFF (suspect_quarantine = false): alphas, forward returns and picks use these "
+                 "prices as they are. " + "; ".join(jumps.get("jumps") or []))
+    out.append(head)
+    return out
 
 
 def build_report(stores: StoreProvider | Path, day: dt.date, directory: Path, config: Any, catalogue: Any, *,
@@ -137,9 +206,7 @@ def build_report(stores: StoreProvider | Path, day: dt.date, directory: Path, co
                             f"({', '.join(names_[:8])}{' …' if len(names_) > 8 else ''}): {why}")
     for field_name, why in sorted(facts["unavailable_fields"].items()):
         warnings.append(f"Field `{field_name}` is not in the stored data: {why}")
-    if ev.get("on_the_fly"):
-        warnings.append(f"{len(ev['on_the_fly'])} alpha(s) were computed on the fly as of {day} (their stored "
-                        "values were adjusted with a later split, so they were not used)")
+    warnings.extend(on_the_fly_warnings(ev, day))
     for note in ev.get("wf_notes") or []:
         warnings.append(f"Walk-forward: {note}")
     overfit = ev.get("overfit")
@@ -148,6 +215,7 @@ def build_report(stores: StoreProvider | Path, day: dt.date, directory: Path, co
         overfit = None
     if picks and len(picks) < config.picks:
         warnings.append(f"Only {len(picks)} codes were nominated (asked for {config.picks}).")
+    warnings.extend(selectability_warnings(ev, day))
 
     last_run = facts["last_run"]
     coverage = {
@@ -156,7 +224,7 @@ def build_report(stores: StoreProvider | Path, day: dt.date, directory: Path, co
         "last load": f"{last_run[1]} from {last_run[0]} at {last_run[2]:%Y-%m-%d %H:%M}" if last_run else "?",
         "evaluation panel": f"{ev.get('panel_first')} … {ev.get('panel_last')} "
                             f"({ev.get('sessions')} sessions × {ev.get('codes')} codes, universe `{config.universe}`)",
-        "universe on the date": f"{n_universe:,} codes (listed, traded on {day}, ≥ min-history sessions)",
+        "universe on the date": universe_line(n_universe, ev, day),
         "selection window": f"signal dates {ev.get('window_first')} … {ev.get('window_last')} "
                             f"({ev.get('window_rows')} sessions whose {h}-day outcome is known at the close of {day})",
         "alphas": f"{ev.get('n_alphas')} evaluated, {len(unavailable)} unavailable → "
@@ -181,7 +249,11 @@ def build_report(stores: StoreProvider | Path, day: dt.date, directory: Path, co
         coverage=coverage, settings=settings, picks=picks, alphas=alphas, n_variants=int(ev.get("n_variants") or 0),
         n_alphas=int(ev.get("n_alphas") or 0), wf_summary=wf_summary, equity=equity, equity_ls=equity_ls, ic=ic,
         window=(str(ev.get("window_first")), str(ev.get("window_last"))), correlation=correlation, prices=prices,
-        warnings=warnings, notes=notes, unavailable=unavailable, orders=orders, overfit=overfit, horizon=h)
+        warnings=warnings, notes=notes, unavailable=unavailable, orders=orders, overfit=overfit, horizon=h,
+        ic_decay=selected_ic_decay(ev, [(a.variant, a.alpha, a.direction) for a in alphas]),
+        model_picks=model_picks(get_settings().model_checkpoint, home, day, max(10, config.picks)),
+        ic_decay_span=((ev.get("ic_decay") or {}).get("first"), (ev.get("ic_decay") or {}).get("last"))
+        if (ev.get("ic_decay") or {}).get("first") else None)
 
 
 __all__ = ["build_report"]

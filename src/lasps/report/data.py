@@ -79,6 +79,21 @@ class PriceHistory:
 
 
 @dataclass
+class ModelPicks:
+    """Top-scored stocks of the configured model (``model_checkpoint``) on the report's date.
+
+    ``rows``: dicts ``rank, code, name, score, pred_class``; ``warning``: the loud line when the model's
+    evaluation says collapsed (or it was never evaluated); ``error``: why no predictions could be made.
+    """
+
+    checkpoint: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    collapsed: bool | None = None
+    warning: str | None = None
+    error: str | None = None
+
+
+@dataclass
 class DailyReport:
     """Everything a daily report shows (see the module docstring).
 
@@ -117,6 +132,11 @@ class DailyReport:
         Paper orders placed (dicts) or None when ``--orders`` was not given.
     overfit:
         Deflated Sharpe / PBO facts of the in-sample best variant, or None.
+    ic_decay:
+        Selected variant -> mean daily rank IC at horizons 1 … 20 sessions (sign-adjusted for ``_rev``);
+        ``ic_decay_span`` the first and last signal date it was measured over.
+    model_picks:
+        The configured model checkpoint's top-scored stocks on the date (None when none is configured).
     """
 
     date: str
@@ -140,10 +160,13 @@ class DailyReport:
     orders: list[dict[str, Any]] | None = None
     overfit: dict[str, Any] | None = None
     horizon: int = 5
+    ic_decay: dict[str, list[float | None]] = field(default_factory=dict)
+    ic_decay_span: tuple[str, str] | None = None
+    model_picks: ModelPicks | None = None
 
     @property
     def title(self) -> str:
         return f"LASPS daily alpha report — {self.date}"
 
 
-__all__ = ["AlphaRow", "DailyReport", "PickRow", "PriceHistory", "Series"]
+__all__ = ["AlphaRow", "DailyReport", "ModelPicks", "PickRow", "PriceHistory", "Series"]

@@ -13,7 +13,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from lasps.report.charts import Line, heatmap, line_chart, price_chart
+from lasps.report.charts import Line, bar_chart, heatmap, line_chart, price_chart
 from lasps.report.data import DailyReport
 from lasps.report.markdown import (
     ALPHA_HEADER,
@@ -22,6 +22,7 @@ from lasps.report.markdown import (
     WF_HEADER,
     alpha_rows,
     contribution_cell,
+    ic_decay_mean,
     lede,
     order_rows,
     overfit_line,
@@ -169,6 +170,18 @@ def render_html(report: DailyReport) -> str:
             P.append("</div>")
     else:
         P.append('<p class="small">No picks: no code was nominated.</p>')
+    m = report.model_picks
+    if m is not None:
+        P.append(f"<h3>Model picks ({_e(m.checkpoint)})</h3>")
+        if m.warning:
+            P.append(f'<div class="warn"><strong>{_e(m.warning)}</strong></div>')
+        if m.error:
+            P.append(f'<p class="small">No model predictions: {_e(m.error)}</p>')
+        else:
+            model_rows = [[str(r["rank"]), r["code"], r["name"], f"{r['score']:+.3f}", r["pred_class"] or "—"]
+                          for r in m.rows]
+            P.append('<div class="card">' + table_html(["rank", "code", "name", "score", "class"], model_rows,
+                                                        "rllrl", table_id="model-picks") + "</div>")
     # alphas
     P.append("<h2>Selected alphas</h2>")
     P.append(f'<p class="small">In sample = the selection window {_e(report.window[0])} … {_e(report.window[1])} '
@@ -183,6 +196,11 @@ def render_html(report: DailyReport) -> str:
                  "</td></tr>")
     P.append("</tbody></table></div>")
     P.append('<div class="card">' + chart_ic(report) + "</div>")
+    decay = ic_decay_mean(report)
+    if decay:
+        P.append('<div class="card">' + bar_chart([f"h={h}" for h in range(1, len(decay) + 1)], np.array(decay),
+                                                  title="IC decay: mean rank IC of the selected variants by holding "
+                                                        "horizon (sessions)") + "</div>")
     if report.correlation is not None and len(report.correlation[0]) > 1:
         labels, m = report.correlation
         P.append('<div class="card">' + heatmap(labels, m, title="Correlation of the selected variants (mean daily "

@@ -1,14 +1,17 @@
 """The Markdown daily report (``reports/YYYY-MM-DD_alpha.md``), and the number formats shared with the HTML.
 
 Sections: the picks with their votes, names, sectors, last close and per-alpha contributions; the selected
-alphas with in-sample and walk-forward metrics; the walk-forward vs in-sample comparison of the selection
-rule; paper orders (when placed); data coverage; warnings; method.
+alphas with in-sample and walk-forward metrics and their IC decay (IC by horizon 1 … 20); the
+walk-forward vs in-sample comparison of the selection rule; paper orders (when placed); data coverage; warnings; method.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
+
+import numpy as np
 
 from lasps.report.data import DailyReport
 
@@ -95,15 +98,66 @@ def wf_rows(report: DailyReport) -> list[list[str]]:
     return rows
 
 
+DECAY_SHOWN = (1, 2, 3, 5, 10, 15, 20)
+
+
+def model_pick_lines(report: DailyReport) -> list[str]:
+    """The configured model's top-scored stocks, under a loud banner when its evaluation says collapsed."""
+    m = report.model_picks
+    if m is None:
+        return []
+    lines = ["", f"### Model picks (`{m.checkpoint}`)", ""]
+    if m.collapsed:
+        lines += [f"> **⚠ {m.warning}**", ""]
+    elif m.warning:
+        lines += [f"> {m.warning}", ""]
+    if m.error:
+        return [*lines, f"_No model predictions: {m.error}_"]
+    rows = [[str(r["rank"]), r["code"], r["name"], fmt_num(r["score"], 3, True), r["pred_class"] or "—"]
+            for r in m.rows]
+    return lines + _table(["rank", "code", "name", "score", "class"], rows, "rllrl")
+
+
+def ic_decay_mean(report: DailyReport) -> list[float]:
+    """Mean over the selected variants of the IC at each horizon 1 … 20 (NaN where none)."""
+    rows = [[np.nan if v is None else v for v in vals] for vals in report.ic_decay.values()]
+    if not rows:
+        return []
+    with warnings.catch_warnings():  # an all-NaN horizon is NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return [float(x) for x in np.nanmean(np.array(rows, dtype=float), axis=0)]
+
+
+def ic_decay_lines(report: DailyReport) -> list[str]:
+    """The IC-decay table: mean rank IC by holding horizon for each selected variant and their mean."""
+    if not report.ic_decay:
+        return []
+    span = report.ic_decay_span
+    head = ["variant", *[f"h={h}" for h in DECAY_SHOWN]]
+    rows = [[v, *[fmt_num(vals[h - 1], 4, True) for h in DECAY_SHOWN]] for v, vals in report.ic_decay.items()]
+    mean = ic_decay_mean(report)
+    rows.append(["mean of the selected", *[fmt_num(mean[h - 1], 4, True) for h in DECAY_SHOWN]])
+    lines = ["", "### IC decay", "",
+             "Mean daily rank IC by holding horizon h (sessions, next-open entry"
+             + (f"; signal dates {span[0]} … {span[1]}, every 5th session, the same dates for every h" if span else "")
+             + "). A signal whose IC fades by h = 5 has to be traded faster than the 5-session rebalance.", ""]
+    return lines + _table(head, rows, "l" + "r" * len(DECAY_SHOWN))
+
+
 def overfit_line(report: DailyReport) -> str | None:
     o = report.overfit
     if not o:
         return None
-    text = (f"Overfitting check over the evaluated history: the in-sample best of {o.get('n_trials')} variants "
+    trials = f"{o.get('n_trials')} trials"
+    if o.get("n_effective") is not None:
+        trials += f" ({o.get('n_effective')} effective, {o.get('n_variants')} variants; mirrors counted once)"
+    text = (f"Overfitting check over the evaluated history: the in-sample best of {trials} "
             f"({o.get('chosen')}, long-short Sharpe {fmt_num(o.get('sharpe_ann'), 2)}) has a deflated Sharpe "
             f"ratio of {fmt_num(o.get('dsr'), 2)}")
     if _finite(o.get("pbo")):
         text += f"; probability of backtest overfitting (CSCV) {fmt_pct(o.get('pbo'), 0, False)}"
+    if o.get("verdict"):
+        return text + f". Verdict: {o['verdict']}."
     return text + " — a DSR below 0.95 means the best in-sample Sharpe is what luck alone would give."
 
 
@@ -143,6 +197,7 @@ def render_markdown(report: DailyReport) -> str:
         L += _table(["code", "name", *variants], rows, "ll" + "r" * len(variants))
     else:
         L.append("_No picks: no code was nominated._")
+    L += model_pick_lines(report)
     L += ["", "## Selected alphas", "",
           f"In sample = the selection window ({report.window[0]} … {report.window[1]}, signal dates); "
           f"WF = the walk-forward record of the same rule: how often the variant was chosen, and the mean daily "
@@ -153,6 +208,7 @@ def render_markdown(report: DailyReport) -> str:
         desc = f" — {a.description}" if a.description else ""
         sign = "−1 × " if a.direction < 0 else ""
         L.append(f"- **{a.variant}**{_md(desc)}: `{sign}{a.formula}`")
+    L += ic_decay_lines(report)
     L += ["", "## Walk-forward vs in sample", "",
           f"The selection rule (top {len(report.alphas)} by trailing {report.settings.get('selection metric')}) "
           f"traded as an equal-weight composite: LO = long-only top decile, L/S = top minus bottom decile, "

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lasps.data.suspect import crossing_mask
 from lasps.errors import ConfigError
 from lasps.research.timing import Timing
 
@@ -109,4 +110,21 @@ def panel_forward_returns(panel, horizon: int = 5, entry: str = "open") -> Forwa
     check_timing(horizon, entry)
     field = "open" if entry == "open" else "close"
     px = panel.field(field)
-    return forward_returns(px if entry == "open" else None, px if entry == "close" else None, horizon, entry)
+    fwd = forward_returns(px if entry == "open" else None, px if entry == "close" else None, horizon, entry)
+    return drop_suspect_crossings(fwd, panel)
+
+
+def drop_suspect_crossings(fwd: ForwardReturns, panel) -> ForwardReturns:  # type: ignore[no-untyped-def]
+    """NaN the forward returns whose holding period crosses a suspect jump (DESIGN §2.3).
+
+    A suspect row ``s`` (``panel.suspect``) is inside the return of signal row ``t`` when
+    ``t + a < s <= t + a + h`` (``a`` = 1 for next-open entry, 0 for close entry). Left alone when the
+    panel's quarantine is off (``panel.quarantine_days == 0``).
+    """
+
+    suspect = getattr(panel, "suspect", None)
+    if suspect is None or not getattr(panel, "quarantine_days", 0) or not suspect.any():
+        return fwd
+    values = fwd.values.copy()
+    values[crossing_mask(suspect, fwd.horizon, 1 if fwd.entry == "open" else 0)] = np.nan
+    return ForwardReturns(values=values, horizon=fwd.horizon, entry=fwd.entry, known_row=fwd.known_row)

@@ -17,8 +17,10 @@ DSR is the probability that the chosen variant's true Sharpe ratio exceeds zero 
 ~0.95 the winner is not distinguishable from the luckiest of N skill-less trials. The trials are all
 2A variants, because that is what was searched (the work log tried both directions too). They are far
 from independent: ``x_rev`` mirrors ``x``, so N overstates the independent trials, and the variance of
-the trials becomes the uncentred mean of SR² — when many alphas have genuine skill of one sign, the
-hurdle SR0 rises and the DSR is conservative.
+the trials becomes the uncentred mean of SR². :func:`overfit_report` therefore counts trials as
+:mod:`lasps.research.trials` does: mirror pairs are one trial (direction chosen in sample), the hurdle
+uses the effective number of independent trials and the dispersion of the trials' signed Sharpe
+ratios, and the PBO is computed on the same trials.
 
 Probability of backtest overfitting (Bailey, Borwein, López de Prado & Zhu 2017, "The Probability of
 Backtest Overfitting", J. Computational Finance 20(4)), by combinatorially symmetric cross-validation:
@@ -40,7 +42,9 @@ from statistics import NormalDist
 import numpy as np
 
 from lasps.errors import ConfigError
+from lasps.research.correlation import alpha_correlation
 from lasps.research.evaluate import Evaluation
+from lasps.research.trials import TrialCount, chosen_columns, effective_trials, expected_max_abs_sharpe, verdict
 
 EULER_GAMMA = 0.5772156649015329
 _N = NormalDist()
@@ -86,6 +90,8 @@ class OverfitReport:
     n_tried: int
     n_used: int
     notes: tuple[str, ...]
+    trials: TrialCount | None = None
+    verdict: str = ""
 
 
 def sharpe(r: np.ndarray) -> float:
@@ -150,11 +156,15 @@ def deflated_sharpe(returns: np.ndarray, trial_sharpes: np.ndarray) -> DeflatedS
     return DeflatedSharpe(sr, sr0, float(dsr), n, skew, kurt, len(trials), sd)
 
 
-def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBO:
+def pbo_cscv(returns: np.ndarray, n_blocks: int = 16, groups: np.ndarray | None = None) -> PBO:
     """PBO of the trials in the columns of ``returns`` (``(P, N)``, rows in time order, no NaN).
 
     Vectorised: per-block sums and sums of squares, every combination's in- and out-of-sample Sharpe
     ratios from those (``C(16, 8) = 12,870`` combinations × N trials).
+
+    ``groups`` ``(G, k)`` (column indices, -1 = none): each row is **one trial** whose direction (its
+    column) is chosen in sample in every combination (:mod:`lasps.research.trials`); the winner is the
+    trial with the best in-sample choice and is ranked out of sample among the G trials' own choices.
     """
     M = np.asarray(returns, dtype=np.float64)
     if M.ndim != 2:
@@ -187,6 +197,9 @@ def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBO:
     is1, is2 = K @ s1, K @ s2
     ins = sr(is1, is2)
     oos = sr(s1.sum(0) - is1, s2.sum(0) - is2)
+    if groups is not None:
+        ins, oos = _choose_in_sample(ins, oos, np.asarray(groups, dtype=np.int64))
+        N = ins.shape[1]
     ins_f = np.where(np.isfinite(ins), ins, -np.inf)
     winner = np.argmax(ins_f, axis=1)
     w = oos[np.arange(C), winner]
@@ -199,6 +212,23 @@ def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBO:
     valid = np.isfinite(logits)
     pbo = float((logits[valid] <= 0).mean()) if valid.any() else math.nan
     return PBO(pbo, logits, n_blocks, C, N, rows, float(np.mean(omega[valid])) if valid.any() else math.nan)
+
+
+def _choose_in_sample(ins: np.ndarray, oos: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(C, G)`` in- and out-of-sample Sharpe of each group's in-sample best column, per combination."""
+    C = ins.shape[0]
+    best_ins = np.full((C, len(groups)), -np.inf)
+    best_oos = np.full((C, len(groups)), np.nan)
+    for k in range(groups.shape[1]):
+        col = groups[:, k]
+        ok = col >= 0
+        cand = np.where(ok[None, :], ins[:, np.maximum(col, 0)], -np.inf)
+        cand = np.where(np.isfinite(cand), cand, -np.inf)
+        take = cand > best_ins
+        best_ins = np.where(take, cand, best_ins)
+        best_oos = np.where(take, oos[:, np.maximum(col, 0)], best_oos)
+    best_ins[~np.isfinite(best_ins)] = np.nan
+    return best_ins, best_oos
 
 
 def period_returns(ev: Evaluation, kind: str = "ls", rows: np.ndarray | None = None,
@@ -218,9 +248,16 @@ def period_returns(ev: Evaluation, kind: str = "ls", rows: np.ndarray | None = N
     return x[:, sel].T.copy(), sel
 
 
-def overfit_report(ev: Evaluation, kind: str = "ls", n_blocks: int = 16) -> OverfitReport:
-    """DSR of the in-sample best variant (highest Sharpe of its period returns over the whole sample)
-    given all variants tried, and PBO of the selection by CSCV over the same return matrix."""
+def overfit_report(ev: Evaluation, kind: str = "ls", n_blocks: int = 16,
+                   correlation_threshold: float = 0.7) -> OverfitReport:
+    """DSR of the in-sample best trial and PBO of the selection by CSCV, on the **same trials**.
+
+    Trials (:mod:`lasps.research.trials`): a variant and its ``_rev`` mirror are one trial whose direction
+    is chosen in sample; the DSR's hurdle counts the effective independent trials (redundancy clusters of
+    the alphas' rank correlation, as ``lasps eval corr``) and allows for the direction choice; the PBO
+    ranks the in-sample best trial among all trials out of sample. ``verdict`` states both.
+    """
+
     M, _rows = period_returns(ev, kind)
     P, V = M.shape
     notes: list[str] = []
@@ -235,15 +272,44 @@ def overfit_report(ev: Evaluation, kind: str = "ls", n_blocks: int = 16) -> Over
     srs = np.array([sharpe(filled[:, j]) if keep[j] else math.nan for j in range(V)])
     if not np.isfinite(srs).any():
         raise ConfigError("no variant has a defined Sharpe ratio", fix="evaluate more alphas or a longer sample")
-    best = int(np.nanargmax(srs))
-    dsr = deflated_sharpe(filled[:, best], srs[keep])
+    used = [v for v, k in zip(ev.variants, keep, strict=True) if k]
+    used_idx = np.flatnonzero(keep)
+    corr = alpha_correlation(ev, threshold=correlation_threshold)
+    trials = effective_trials(used, corr.names, corr.labels, correlation_threshold)
+    cols = np.where(trials.columns >= 0, used_idx[np.maximum(trials.columns, 0)], -1)
+    choice = chosen_columns(srs, cols)
+    best_trial = int(np.nanargmax(srs[choice]))
+    best = int(choice[best_trial])
+    signed = srs[cols[:, 0]]  # each trial in one fixed direction: the dispersion of skill across trials
+    dsr = deflated_sharpe(filled[:, best], signed)
+    n_eff = max(trials.n_effective, 1)
+    sd = float(np.nanstd(signed, ddof=1)) if np.isfinite(signed).sum() > 1 else math.nan
+    if trials.has_mirrors and np.isfinite(sd):
+        sr0 = expected_max_abs_sharpe(n_eff, sd)
+    else:
+        sr0 = expected_max_sharpe(n_eff, sd if np.isfinite(sd) else 0.0)
+    dsr = _deflate(dsr, sr0, n_eff, sd)
     h = ev.config.horizon
     pbo = None
     try:
-        pbo = pbo_cscv(filled[:, keep], n_blocks)
+        pbo = pbo_cscv(filled, n_blocks, groups=cols)
     except ConfigError as exc:
         notes.append(f"PBO not computed: {exc.what}")
-    notes.append(f"{P} non-overlapping {h}-session periods; {int(keep.sum())} trials "
-                 f"({ev.n_variants} variants tried: {len(ev.alphas)} alphas × 2 directions)")
+    notes.append(f"{P} non-overlapping {h}-session periods; {trials.line()}")
+    text = verdict(dsr.dsr, pbo.pbo if pbo is not None else None, trials)
     return OverfitReport(kind, h, ev.variants[best], srs[best] * math.sqrt(252 / h), dsr, pbo,
-                         ev.n_variants, int(keep.sum()), tuple(notes))
+                         ev.n_variants, int(keep.sum()), tuple(notes), trials, text)
+
+
+def deflate(sharpe_: float, sr0: float, n_periods: int, skew: float, kurtosis: float) -> float:
+    """``Φ((SR − SR0) sqrt(T − 1) / sqrt(1 − g3 SR + (g4 − 1)/4 SR²))`` — per-period SR, non-excess kurtosis."""
+    var = 1 - skew * sharpe_ + (kurtosis - 1) / 4 * sharpe_**2
+    if not (np.isfinite(sharpe_) and n_periods >= 3 and np.isfinite(var) and var > 0):
+        return math.nan
+    return float(_N.cdf((sharpe_ - sr0) * math.sqrt(n_periods - 1) / math.sqrt(var)))
+
+
+def _deflate(d: DeflatedSharpe, sr0: float, n_trials: int, sd: float) -> DeflatedSharpe:
+    """``d`` re-deflated against the hurdle ``sr0`` of ``n_trials`` effective trials (same moments)."""
+    dsr = deflate(d.sharpe, sr0, d.n_periods, d.skew, d.kurtosis)
+    return DeflatedSharpe(d.sharpe, sr0, dsr, d.n_periods, d.skew, d.kurtosis, n_trials, sd)

@@ -42,9 +42,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lasps.data.bundle import MarketBundle
-from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, PRICE_COLUMNS, STOCK_COLUMNS
+from lasps.data.rounding import outside_krw, outside_severity
+from lasps.data.schema import FLOW_COLUMNS, INDEX_COLUMNS, MARKET_UNKNOWN, PRICE_COLUMNS, STOCK_COLUMNS
 from lasps.data.sectors import KRX_SECTOR_INDEX, map_sector
 from lasps.data.sources.base import FetchMode, as_date, blank_halted
+from lasps.data.suspect import beyond_limit
 from lasps.data.universe import classify_kind
 from lasps.data.validate import is_missing, normalize_market, obj_map, parse_dates, unmapped_sectors
 from lasps.errors import InputDataError
@@ -82,7 +84,6 @@ INDEX_NAME_CODES: dict[str, str] = {
     "KOSDAQ": "2001", "코스닥": "2001", "KQ11": "2001", "2001": "2001",
 }
 #: KRX daily price limit: ±15 % before 2015-06-15, ±30 % since.
-PRICE_LIMIT_CHANGE = pd.Timestamp("2015-06-15")
 
 _ROWS_ORIGIN = "origin"
 _NOTES_ATTR = "lasps_notes"
@@ -199,7 +200,8 @@ def import_path(path: str | Path, fmt: str = "auto", *, price_basis: str | None 
       approximated by close); the 2021-12-20 market-cap snapshot in ``tickers.parquet`` is **not** used
       as a daily series (not point in time);
     - market from the static label, else ``tickers.parquet``, else (preferred shares) the market of the
-      common share (code ending in 0); codes whose market stays unknown are dropped and listed;
+      common share (code ending in 0); codes whose market stays unknown are kept as market ``UNKNOWN``
+      (outside market-based universes) and listed;
     - index names KOSPI/KOSDAQ -> index codes 1001/2001;
     - survivors only (codes listed at the end of the sample) -> a note for every report.
     """
@@ -458,7 +460,8 @@ def _read_long(p: Path, price_basis: str | None) -> _Read:
         unavailable["vwap"] = f"{p.name} has no traded value (value); vwap is not derived from close"
     if basis == "raw" and "change_ratio" not in cols:
         notes.append("no change_ratio column: no split/rights adjustments can be derived for these raw "
-                     "prices; if they are already adjusted, import with price_basis='adjusted'")
+                     "prices; if they are already adjusted, import with "
+                     "`lasps data import PATH --price-basis adjusted`")
     last = frame.drop_duplicates(cols["code"], keep="last")
     last = last.assign(code=last[cols["code"]])
     s_code, s_name = (None, None)
@@ -721,10 +724,15 @@ def _read_krx_dir(p: Path, price_basis: str | None) -> _Read:
         rel = np.where(outside, deviation / close, 0.0)
     stats["close_outside_beyond_1pct"] = int((rel > 0.01).sum())
     stats["open_outside_low_high"] = int(open_outside.sum())
+    severity = outside_severity(outside_krw(o, hi, lo, close), close, np.full(n, basis == "adjusted"))
+    stats["outside_range_notes"] = int((severity == "note").sum())
+    stats["outside_range_errors"] = int((severity == "error").sum())
     notes.append(
         f"close outside the low-high range in prices.parquet: {stats['close_outside_low_high']:,} rows "
         f"({stats['close_outside_low_high'] / max(n, 1):.2%}; up to {stats['close_outside_max_krw']:,.0f} KRW, "
-        f"{stats['close_outside_beyond_1pct']} beyond 1 %) — rounding of adjusted prices; kept as they are"
+        f"{stats['close_outside_beyond_1pct']} beyond 1 %) — kept as they are; by the one rule of "
+        f"`lasps data check` {stats['outside_range_notes']:,} are rounding of adjusted prices (notes) and "
+        f"{stats['outside_range_errors']:,} errors"
     )
     zero_vol = (volume == 0) & ~halted
     stats["zero_volume_rows_with_prices"] = int(zero_vol.sum())
@@ -735,8 +743,7 @@ def _read_krx_dir(p: Path, price_basis: str | None) -> _Read:
 
     with np.errstate(divide="ignore", invalid="ignore"):
         ret = close / prev - 1.0
-    limit = np.where(day < np.datetime64(PRICE_LIMIT_CHANGE.date(), "D"), 0.15, 0.30) + 0.01
-    jump = np.isfinite(ret) & (np.abs(ret) > limit)
+    jump = beyond_limit(ret, day)
     stats["jumps_beyond_limit"] = int(jump.sum())
     examples = ""
     if jump.any():
@@ -747,7 +754,7 @@ def _read_krx_dir(p: Path, price_basis: str | None) -> _Read:
     notes.append(
         f"one-day moves beyond the daily price limit (+1 pp): {stats['jumps_beyond_limit']} "
         f"(unexplained jumps, e.g. an adjustment basis that changed between download dates){examples}; "
-        "kept as they are"
+        "kept as they are and quarantined as suspect jumps (`lasps data check` lists them; DESIGN 2.3)"
     )
 
     # -- per-code metadata -------------------------------------------------------------------------
@@ -811,15 +818,15 @@ def _read_krx_dir(p: Path, price_basis: str | None) -> _Read:
         })
         n_spac = sum(classify_kind(c, nm or "") == "spac" for c, nm in zip(dropped["code"], dropped["name"],
                                                                            strict=True))
-        keep_rows = ~np.isin(code_ids, drop_ids)
-        prices = prices[keep_rows]
-        keep_codes = ~unknown
-        last, name, market, sector = last[keep_codes], name[keep_codes], market[keep_codes], sector[keep_codes]
+        market = market.where(~unknown, MARKET_UNKNOWN)
         notes.append(
-            f"dropped {len(dropped)} codes ({int(dropped['rows'].sum()):,} rows) whose market is unknown "
-            f"({n_spac} of them SPACs; e.g. {', '.join(dropped['code'].head(5))}); supply their market in a "
-            "long-format file to import them"
+            f"kept {len(dropped)} codes ({int(dropped['rows'].sum()):,} rows) whose market is unknown as market "
+            f"{MARKET_UNKNOWN} ({n_spac} of them SPACs; e.g. {', '.join(dropped['code'].head(5))}): outside "
+            "the market-based universes (default, kospi, kosdaq, topN), in `all` and code lists; supply their "
+            "market in a long-format file to place them"
         )
+        stats["market_unknown_codes"] = len(dropped)
+        dropped = dropped.iloc[0:0]
     stats["dropped_codes"] = len(dropped)
     stats["dropped_rows"] = int(dropped["rows"].sum()) if len(dropped) else 0
     if parent_used:

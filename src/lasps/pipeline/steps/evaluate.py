@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from lasps.alpha.engine import alpha_lookback
+from lasps.data.suspect import selectability_on, suspect_summary
 from lasps.errors import ConfigError, LaspsError
 from lasps.files import atomic_write, atomic_write_text, write_json
 from lasps.pipeline.context import StepContext
 from lasps.research.alpha_values import stored_or_computed
 from lasps.research.correlation import alpha_correlation
+from lasps.research.decay import ICDecay, decay_rows
 from lasps.research.evaluate import EvalConfig, evaluate_arrays
 from lasps.research.forward import panel_forward_returns
 from lasps.research.io import ic_daily_frame
@@ -78,6 +80,11 @@ def _alpha_values(ctx: StepContext, panel: Any, names: Sequence[str], on_the_fly
                                   unavailable=unavailable, compute_panel=wpanel, on_value=keep)
 
 
+def _selectability_summary(panel: Any) -> dict[str, Any]:
+    """Suspect jumps in the evaluation panel and what halts/quarantine kept out on the date (DESIGN 2.3-4)."""
+    return {"suspect_jumps": suspect_summary(panel), "selectability": selectability_on(panel, -1)}
+
+
 def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
     from lasps.alpha.store import alpha_path
 
@@ -98,11 +105,16 @@ def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
     compute = ctx.journal.summary("compute")
     unavailable: dict[str, str] = dict(compute.get("unavailable") or {})
     names = [n for n in ctx.pool if n not in unavailable]
-    on_the_fly = set(compute.get("as_of") or []) | {n for n in names if not alpha_path(ctx.home, n).is_file()}
+    adjusted_later = set(compute.get("as_of") or [])  # stored values adjusted with a later split
+    on_the_fly = adjusted_later | set(compute.get("in_memory") or []) | {
+        n for n in names if not alpha_path(ctx.home, n).is_file()}
     signals: dict[str, np.ndarray] = {}
     ev_cfg = EvalConfig(horizon=timing.horizon, entry=timing.entry)
     fwd = panel_forward_returns(panel, timing.horizon, timing.entry)
-    ev = evaluate_arrays(_alpha_values(ctx, panel, names, on_the_fly, signals, unavailable), fwd,
+    decay = ICDecay(panel, decay_rows(T, cfg.window))  # IC by horizon 1..20 (the report's IC-decay chart)
+    ic_decay: dict[str, list[float]] = {}
+    values = decay.tap(_alpha_values(ctx, panel, names, on_the_fly, signals, unavailable), ic_decay)
+    ev = evaluate_arrays(values, fwd,
                          panel.universe_mask, panel.dates, panel.codes, ev_cfg, unavailable=unavailable,
                          progress=ctx.tick("evaluate"))
     ev.unavailable.update(unavailable)
@@ -147,7 +159,9 @@ def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
 
         rep = overfit_report(ev, "ls")
         overfit = {"chosen": rep.chosen, "sharpe_ann": rep.chosen_sharpe_ann, "dsr": rep.dsr.dsr,
-                   "n_trials": rep.n_tried, "pbo": rep.pbo.pbo if rep.pbo is not None else None,
+                   "n_trials": rep.trials.n_trials if rep.trials else rep.n_tried,
+                   "n_effective": rep.trials.n_effective if rep.trials else None, "n_variants": rep.n_tried,
+                   "pbo": rep.pbo.pbo if rep.pbo is not None else None, "verdict": rep.verdict,
                    "notes": list(rep.notes)}
     except LaspsError as exc:  # too little history for the statistics: say so, do not fail the day
         overfit = {"error": exc.what}
@@ -174,9 +188,15 @@ def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
         "window_last": str(panel.dates[hi]), "window_rows": int(hi - lo + 1), "horizon": cfg.horizon,
         "entry": timing.entry, "lag": lag, "metric": cfg.metric, "top_k": cfg.top_k, "min_known": wcfg.min_known(),
         "n_alphas": len(ev.alphas), "n_variants": ev.n_variants, "unavailable": dict(ev.unavailable),
-        "on_the_fly": sorted(on_the_fly & set(ev.alphas)), "wf_notes": list(wf.notes), "overfit": overfit,
+        "on_the_fly": sorted(on_the_fly & set(ev.alphas)), "adjusted_later": sorted(adjusted_later & set(ev.alphas)),
+        "in_memory_reason": compute.get("in_memory_reason"), "wf_notes": list(wf.notes), "overfit": overfit,
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    summary |= _selectability_summary(panel)
+    summary["ic_decay"] = {"horizons": decay.horizons.tolist(), "rows": len(decay.rows),
+                           "first": str(panel.dates[decay.rows[0]]) if len(decay.rows) else None,
+                           "last": str(panel.dates[decay.rows[-1]]) if len(decay.rows) else None,
+                           "ic": ic_decay}
     if not cfg.dry_run:  # research/rank_latest.csv … and eval_* rows: the writer `lasps eval` uses
         from lasps.research.results import write_evaluation
 
