@@ -42,7 +42,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lasps.alpha.catalogue import AlphaSpec, Catalogue
@@ -199,17 +198,6 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _long_table(values: np.ndarray, dates: np.ndarray, codes: np.ndarray) -> pa.Table:
-    """``date, code, value`` rows of the finite cells of ``values`` (sorted by date, then code)."""
-    ti, ci = np.nonzero(~np.isnan(values))
-    day = dates.astype("datetime64[D]").astype(np.int32)
-    return pa.table({
-        "date": pa.array(day[ti], type=pa.int32()).cast(pa.date32()),
-        "code": pc.take(pa.array([str(c) for c in codes], type=pa.string()), pa.array(ci)),
-        "value": pa.array(values[ti, ci], type=pa.float64()),
-    })
-
-
 def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: slice,
                  metadata: dict[str, Any]) -> Path:
     """Replace the stored rows of ``name`` from the first date of ``panel.dates[rows]`` on with
@@ -218,13 +206,14 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
     The layout is the alpha store's (``date`` date32, ``code`` string, ``value`` float64, zstd, sorted by
     date then code, metadata under :data:`lasps.alpha.store.METADATA_KEY`).
     """
-    from lasps.alpha.store import METADATA_KEY, alpha_path, write_table_atomic
+    from lasps.alpha.store import METADATA_KEY, alpha_path, long_table, write_table_atomic
 
     path = alpha_path(home, name)
     dates = panel.dates[rows]
-    new = _long_table(np.asarray(values, dtype=np.float64)[rows], dates, panel.codes)
+    new = long_table(np.asarray(values, dtype=np.float64)[rows], dates, panel.codes)
     first = pa.scalar(dates[0].astype(object), type=pa.date32())
-    old = pq.read_table(path, columns=["date", "code", "value"], filters=[("date", "<", first)])
+    old = pq.read_table(path, columns=["date", "code", "value"], filters=[("date", "<", first)],
+                        read_dictionary=["code"])
     schema = new.schema
     table = pa.concat_tables([old.cast(schema), new]).replace_schema_metadata(
         {METADATA_KEY: json.dumps(metadata, sort_keys=True).encode()})
