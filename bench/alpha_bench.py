@@ -75,9 +75,13 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
+_LAST: dict[str, object] = {}
+
+
 def run(panel: Panel, ids: list[int], keep: bool) -> tuple[float, dict[str, float], int, int]:
     t0 = time.perf_counter()
     program = compile_alphas(ids, panel, DEFAULT)
+    _LAST["program"] = program
     seconds: dict[str, float] = {}
     kept: dict[str, np.ndarray] = {}
     last = time.perf_counter()
@@ -99,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-alpha", action="store_true", help="print the marginal time of every alpha")
     ap.add_argument("--keep", action="store_true", help="hold every result in memory (like compute())")
     ap.add_argument("--no-tune", action="store_true", help="keep glibc's default allocator settings")
+    ap.add_argument("--by-op", action="store_true", help="print wall seconds and node count per operator")
     args = ap.parse_args(argv)
     if not args.no_tune:
         print(f"allocator tuned for reuse: {tune_allocator()}")
@@ -126,6 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     print(f"101 paper alphas: {total:.1f} s wall ({cpu:.1f} s CPU), {n_nodes} DAG nodes (after CSE), "
           f"peak live nodes {live}, peak RSS {peak_rss_gib():.2f} GiB")
+    if args.by_op:
+        program = _LAST["program"]
+        counts: dict[str, int] = {}
+        for node in program.nodes:  # type: ignore[attr-defined]
+            counts[node.op] = counts.get(node.op, 0) + 1
+        by_op = program.seconds_by_op  # type: ignore[attr-defined]
+        print("wall seconds by operator (101 paper alphas; slowest first):")
+        for op, s in sorted(by_op.items(), key=lambda kv: -kv[1]):
+            print(f"  {op:14s} {s:7.2f} s  {counts.get(op, 0):4d} nodes  {s / max(counts.get(op, 1), 1):.3f} s/node")
     if not args.no_custom:
         t_c, sec_c, n_c, _ = run(panel, list(CUSTOM_IDS), args.keep)
         seconds.update(sec_c)

@@ -9,8 +9,9 @@ process by ``bench/compare_peers.py --end-to-end``; it imports nothing from LASP
 2. **compute**: every formula of the paper transcription (TSV ``id<TAB>formula``) is transpiled with the
    peer's own ``alpha.lang.to_python`` (identifiers upper-cased, as its CLI does) and evaluated on the
    context; a formula the peer cannot parse or evaluate is recorded as failed, not retried;
-3. **store**: each result is written as a one-column Parquet file (``pyarrow.parquet.write_table`` with
-   its defaults) in row order of the input - the lightest store one could write (no date/code columns).
+3. **store**: each result is written as soon as it is computed (then dropped) as a one-column Parquet
+   file (``pyarrow.parquet.write_table`` with its defaults) in row order of the input - the lightest
+   store one could write (no date/code columns).
 
 Prints one JSON object (seconds, CPU seconds, peak RSS, failures) on the last line of stdout
 (``--json-out``: also to a file, with the seconds of each alpha).
@@ -65,10 +66,12 @@ def main(argv: list[str] | None = None) -> int:
             k, formula = line.split("\t", 1)
             formulas.append((int(k), formula.strip()))
 
+    args.out_dir.mkdir(parents=True, exist_ok=True)
     t1 = time.perf_counter()
-    results: dict[int, np.ndarray] = {}
     failed: dict[int, str] = {}
     compute_by_alpha: dict[int, float] = {}
+    store_s = 0.0
+    written = 0
     np.seterr(all="ignore")
     for k, formula in formulas:
         ta = time.perf_counter()
@@ -80,21 +83,20 @@ def main(argv: list[str] | None = None) -> int:
             value = np.asarray(scope[f"alpha_{k:03d}"](ctx), dtype=np.float64)  # type: ignore[operator]
             if value.shape != (securities * trades,):
                 value = np.broadcast_to(value, (securities * trades,)).copy()
-            results[k] = value
         except Exception as exc:
             failed[k] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
             if os.environ.get("PEER_DEBUG"):
                 traceback.print_exc()
-        compute_by_alpha[k] = time.perf_counter() - ta
-    compute_s = time.perf_counter() - t1
-
-    t2 = time.perf_counter()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    written = 0
-    for k in sorted(results):
-        pq.write_table(pa.table({f"alpha_{k:03d}": results.pop(k)}), args.out_dir / f"alpha_{k:03d}.parquet")
+            compute_by_alpha[k] = time.perf_counter() - ta
+            continue
+        tb = time.perf_counter()
+        compute_by_alpha[k] = tb - ta
+        # stored as soon as computed (streamed, like ours), then dropped
+        pq.write_table(pa.table({f"alpha_{k:03d}": value}), args.out_dir / f"alpha_{k:03d}.parquet")
+        del value
+        store_s += time.perf_counter() - tb
         written += 1
-    store_s = time.perf_counter() - t2
+    compute_s = time.perf_counter() - t1 - store_s
 
     out = {
         "peer": "py-alpha-lib", "version": _version("py-alpha-lib"), "python": sys.version.split()[0],
