@@ -37,6 +37,7 @@ except ImportError:  # standalone use from a source checkout
 from lasps.alpha.catalogue import CUSTOM_IDS
 from lasps.alpha.conventions import DEFAULT
 from lasps.alpha.engine import compile_alphas, tune_allocator
+from lasps.alpha.operators import FAST_OPS
 from lasps.data.panel import Panel
 
 
@@ -75,13 +76,19 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
-def run(panel: Panel, ids: list[int], keep: bool) -> tuple[float, dict[str, float], int, int]:
+_LAST: dict[str, object] = {}
+
+
+def run(panel: Panel, ids: list[int], keep: bool, numpy_elementwise: bool = False
+        ) -> tuple[float, dict[str, float], int, int]:
     t0 = time.perf_counter()
     program = compile_alphas(ids, panel, DEFAULT)
+    _LAST["program"] = program
     seconds: dict[str, float] = {}
     kept: dict[str, np.ndarray] = {}
     last = time.perf_counter()
-    for name, arr in program.run(panel):
+    # a copy of the registry turns the engine's parallel elementwise kernels off (numpy ufuncs instead)
+    for name, arr in program.run(panel, ops=dict(FAST_OPS) if numpy_elementwise else None):
         now = time.perf_counter()
         seconds[name] = now - last
         last = now
@@ -99,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-alpha", action="store_true", help="print the marginal time of every alpha")
     ap.add_argument("--keep", action="store_true", help="hold every result in memory (like compute())")
     ap.add_argument("--no-tune", action="store_true", help="keep glibc's default allocator settings")
+    ap.add_argument("--by-op", action="store_true", help="print wall seconds and node count per operator")
+    ap.add_argument("--numpy-elementwise", action="store_true",
+                    help="evaluate elementwise nodes with the numpy FAST_OPS instead of the parallel kernels")
     args = ap.parse_args(argv)
     if not args.no_tune:
         print(f"allocator tuned for reuse: {tune_allocator()}")
@@ -121,11 +131,20 @@ def main(argv: list[str] | None = None) -> int:
 
     ids = list(range(1, 102))
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    total, seconds, n_nodes, live = run(panel, ids, args.keep)
+    total, seconds, n_nodes, live = run(panel, ids, args.keep, args.numpy_elementwise)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     print(f"101 paper alphas: {total:.1f} s wall ({cpu:.1f} s CPU), {n_nodes} DAG nodes (after CSE), "
           f"peak live nodes {live}, peak RSS {peak_rss_gib():.2f} GiB")
+    if args.by_op:
+        program = _LAST["program"]
+        counts: dict[str, int] = {}
+        for node in program.nodes:  # type: ignore[attr-defined]
+            counts[node.op] = counts.get(node.op, 0) + 1
+        by_op = program.seconds_by_op  # type: ignore[attr-defined]
+        print("wall seconds by operator (101 paper alphas; slowest first):")
+        for op, s in sorted(by_op.items(), key=lambda kv: -kv[1]):
+            print(f"  {op:14s} {s:7.2f} s  {counts.get(op, 0):4d} nodes  {s / max(counts.get(op, 1), 1):.3f} s/node")
     if not args.no_custom:
         t_c, sec_c, n_c, _ = run(panel, list(CUSTOM_IDS), args.keep)
         seconds.update(sec_c)

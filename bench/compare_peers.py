@@ -1,5 +1,11 @@
 """Time our engine alpha by alpha on the peers' panel and write the comparison table ``bench/results/peers.md``.
 
+With ``--end-to-end``: ``lasps alpha compute`` vs py-alpha-lib end to end from cold processes, side by side
+(``bench/end_to_end.py``; py-alpha-lib in ``bench/peers/.venv-pyalphalib``, see bench/README.md), written to
+``docs/benchmarks.md``::
+
+    .venv/bin/python bench/compare_peers.py --end-to-end [--stocks 4000 --years 12 --rounds 1]
+
 Run with the PROJECT interpreter, after ``make_bench_panel.py`` and ``peers_bench.py`` (see bench/README.md)::
 
     .venv/bin/python bench/compare_peers.py --panel /tmp/lasps_bench/panel_4000x2900_s0.npz \\
@@ -324,7 +330,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="where our timings are saved (and read back with --report-only)")
     ap.add_argument("--report-only", action="store_true",
                     help="do not time anything: rebuild the report from --ours-json and the peers' files")
+    ap.add_argument("--end-to-end", action="store_true",
+                    help="instead: `lasps alpha compute` vs py-alpha-lib end to end, both from cold processes "
+                         "(bench/end_to_end.py), written to docs/benchmarks.md")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/lasps_bench/e2e"),
+                    help="--end-to-end: where the synthetic market, the peer's panel and outputs live")
+    ap.add_argument("--stocks", type=int, default=4000, help="--end-to-end: synthetic market size")
+    ap.add_argument("--years", type=float, default=12.0, help="--end-to-end: synthetic market length")
+    ap.add_argument("--rounds", type=int, default=1, help="--end-to-end: ours+peer pairs to run")
+    ap.add_argument("--doc", type=Path, default=BENCH_DIR.parent / "docs" / "benchmarks.md",
+                    help="--end-to-end: markdown file whose e2e-peers section is replaced")
     args = ap.parse_args(argv)
+    if args.end_to_end:
+        import end_to_end
+
+        return end_to_end.main(args.work, args.stocks, args.years, 0, args.rounds, args.doc)
 
     ids: list[int] = []
     for part in args.alphas.split(","):

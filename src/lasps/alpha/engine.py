@@ -19,8 +19,9 @@ the live set small. Each node carries a reference count (its consumers plus the 
 is); after a node is evaluated every operand's count drops and an operand nobody needs any more is
 freed at once. A finished alpha is handed to the caller and, with :meth:`Program.run`, dropped by the
 engine — so peak memory is the inputs plus the widest live set, not all intermediates (or all results).
-``+ - *`` and unary minus write into an operand's buffer when that operand is owned by the engine and
-has no later consumer (the same IEEE operation, so bit-identical to ``FAST_OPS``), and
+``+ - * /``, comparisons, ``?:`` and unary minus run as one-pass parallel kernels
+(:mod:`lasps.alpha.elementwise`, bit-identical to ``FAST_OPS``) and write into an operand's buffer when
+that operand is owned by the engine and has no later consumer, and
 ``rank(rank(x))`` is compiled as ``rank(x)`` (ranks keep order and ties, so the values are identical).
 
 **Availability.** Inputs are nodes too (``close``, ``vwap``, ``adv20`` …). An alpha whose inputs the
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lasps.alpha import elementwise
 from lasps.alpha.catalogue import AlphaSpec, Catalogue, get_catalogue
 from lasps.alpha.conventions import DEFAULT, Conventions
 from lasps.alpha.operators import FAST_OPS
@@ -322,8 +324,18 @@ class Program:
                         args.append(groups)
                     else:
                         args.append(ref)
-                target = self._dead_operand(node, refcount, owned) if node.op in _INPLACE else None
-                if target is not None and ops[node.op] is FAST_OPS[node.op]:
+                parallel = ops is FAST_OPS and node.op in elementwise.OPS
+                target = (self._dead_operand(node, refcount, owned)
+                          if parallel or node.op in _INPLACE else None)
+                fused = None
+                if parallel:
+                    # both cores, one pass, bit-identical to FAST_OPS[op]; into a dead operand when one exists
+                    fused = elementwise.apply(node.op, args, (T, N),
+                                              out=values[target] if target is not None else None)
+                if fused is not None:
+                    out = fused
+                    owned.add(node.id)
+                elif target is not None and node.op in _INPLACE and ops[node.op] is FAST_OPS[node.op]:
                     # same IEEE operation as FAST_OPS[op], written into an operand nobody needs after this
                     out = _INPLACE[node.op](*args, out=values[target])
                     owned.add(node.id)

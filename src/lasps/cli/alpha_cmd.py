@@ -186,12 +186,15 @@ def compute_cmd(
                   console=console, transient=False) as progress:
         task = progress.add_task("computing alphas", total=len(program.names))
         if not parallel:
-            for name, values in program.run(panel):
-                progress.update(task, description=f"writing {name}")
-                alpha_store.write_alpha(settings.home, name, values, panel, expected[name], rows)
-                del values
-                written += 1
-                progress.advance(task)
+            # files are encoded and written on a background thread while the next alphas are computed
+            with alpha_store.AlphaWriter(settings.home, panel, rows) as writer:
+                for name, values in program.run(panel):
+                    progress.update(task, description=f"computed {name}")
+                    writer.submit(name, values, expected[name])
+                    del values
+                    progress.advance(task)
+                progress.update(task, description="writing the last files")
+            written = len(writer.written)
         elif program.names:
             from lasps.alpha.engine import plan_batches, run_batches
             from lasps.scale import get_executor

@@ -32,7 +32,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,13 +41,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lasps.alpha import store as alpha_store
 from lasps.alpha.catalogue import AlphaSpec, Catalogue
 from lasps.alpha.conventions import DEFAULT, Conventions
-from lasps.alpha.store import FORMAT_VERSION, METADATA_KEY, alpha_path, read_metadata, write_table_atomic
+from lasps.alpha.store import FORMAT_VERSION, METADATA_KEY, alpha_path, long_table, read_metadata, write_table_atomic
 from lasps.data.panel import Panel
 from lasps.data.panel_loader import load_panel
 from lasps.data.store import StoreProvider, store_provider
@@ -191,23 +189,6 @@ def plan_alphas(home: StoreProvider | Path, specs: Sequence[AlphaSpec], date: dt
 # ------------------------------------------------------------------------------------------ appending
 
 
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _long_table(values: np.ndarray, dates: np.ndarray, codes: np.ndarray) -> pa.Table:
-    """``date, code, value`` rows of the finite cells of ``values`` (sorted by date, then code)."""
-    ti, ci = np.nonzero(~np.isnan(values))
-    day = dates.astype("datetime64[D]").astype(np.int32)
-    return pa.table({
-        "date": pa.array(day[ti], type=pa.int32()).cast(pa.date32()),
-        "code": pc.take(pa.array([str(c) for c in codes], type=pa.string()), pa.array(ci)),
-        "value": pa.array(values[ti, ci], type=pa.float64()),
-    })
-
-
 def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: slice,
                  metadata: dict[str, Any]) -> Path:
     """Replace the stored rows of ``name`` from the first date of ``panel.dates[rows]`` on with
@@ -218,9 +199,10 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
     """
     path = alpha_path(home, name)
     dates = panel.dates[rows]
-    new = _long_table(np.asarray(values, dtype=np.float64)[rows], dates, panel.codes)
+    new = long_table(np.asarray(values, dtype=np.float64)[rows], dates, panel.codes)
     first = pa.scalar(dates[0].astype(object), type=pa.date32())
-    old = pq.read_table(path, columns=["date", "code", "value"], filters=[("date", "<", first)])
+    old = pq.read_table(path, columns=["date", "code", "value"], filters=[("date", "<", first)],
+                        read_dictionary=["code"])
     schema = new.schema
     table = pa.concat_tables([old.cast(schema), new]).replace_schema_metadata(
         {METADATA_KEY: json.dumps(metadata, sort_keys=True).encode()})
