@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from lasps.alpha.engine import alpha_lookback, compile_alphas
-from lasps.backtest.runner import RunParams, run_backtest
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError
 from lasps.research import io as rio
@@ -36,7 +35,6 @@ from lasps.research.splits import SplitSpec
 
 if TYPE_CHECKING:
     from lasps.alpha.catalogue import Catalogue
-    from lasps.backtest.runner import RunOutput
     from lasps.config import Settings
     from lasps.data.panel import Panel
     from lasps.research.evaluate import Evaluation
@@ -265,7 +263,7 @@ class BacktestResult:
     summary: dict[str, Any]
     daily: pd.DataFrame
     trades: pd.DataFrame
-    output: RunOutput
+    output: Any
 
 
 class BacktestAPI:
@@ -279,6 +277,8 @@ class BacktestAPI:
             write: bool = False) -> BacktestResult:
         """Simulate ``strategy`` on ``alphas`` (the ``lasps backtest run --alphas`` forms: ``1,4,44_rev``,
         ``top10:prior`` …) over ``[start, end]``; ``write=True`` also writes ``backtests/<run_id>/``."""
+        from lasps.backtest.runner import RunParams, run_backtest  # loads scipy/empyrical: only when used
+
         params = RunParams(top=top, rebalance=rebalance, capital=capital, universe=universe, write=write)
         out = run_backtest(self.ws.home, strategy, alphas, start, end, params)
         daily = out.result.daily_frame()

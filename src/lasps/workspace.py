@@ -34,7 +34,6 @@ from lasps.alpha.catalogue import get_catalogue
 from lasps.config import Settings, ensure_home, get_settings
 from lasps.data.panel_loader import load_panel
 from lasps.data.store import MarketStore, db_path
-from lasps.python_api import AlphasAPI, BacktestAPI, ResearchAPI
 
 if TYPE_CHECKING:
     from lasps.alpha.catalogue import Catalogue
@@ -144,18 +143,24 @@ class Workspace:
                           min_history=self.settings.universe_min_history if min_history is None else min_history)
 
     @cached_property
-    def alphas(self) -> AlphasAPI:
+    def alphas(self) -> Any:
         """Alpha values (:class:`lasps.python_api.AlphasAPI`)."""
+        from lasps.python_api import AlphasAPI  # research/backtest load numba and scipy: only when used
+
         return AlphasAPI(self)
 
     @cached_property
-    def research(self) -> ResearchAPI:
+    def research(self) -> Any:
         """Evaluation (:class:`lasps.python_api.ResearchAPI`)."""
+        from lasps.python_api import ResearchAPI  # research/backtest load numba and scipy: only when used
+
         return ResearchAPI(self)
 
     @cached_property
-    def backtest(self) -> BacktestAPI:
+    def backtest(self) -> Any:
         """Portfolio simulation (:class:`lasps.python_api.BacktestAPI`)."""
+        from lasps.python_api import BacktestAPI  # research/backtest load numba and scipy: only when used
+
         return BacktestAPI(self)
 
 

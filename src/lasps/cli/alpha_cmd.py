@@ -30,7 +30,6 @@ from rich.table import Table
 
 from lasps.alpha.catalogue import register_user_alpha, user_alphas_path
 from lasps.alpha.conventions import DEFAULT
-from lasps.alpha.engine import alpha_lookback, alpha_unavailable_reason, compile_alphas, tune_allocator
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.config import ensure_home
 from lasps.dates import parse_optional_date
@@ -71,6 +70,8 @@ def list_cmd(
     home: HomeOption = None,
 ) -> None:
     """List every alpha with its formula, inputs and availability on the stored data."""
+    from lasps.alpha.engine import alpha_unavailable_reason
+
     ws = workspace_for(home)
     catalogue = ws.catalogue
     panel = None
@@ -135,6 +136,7 @@ def compute_cmd(
 ) -> None:
     """Compute alphas with one shared DAG and write ``$LASPS_HOME/alphas/<name>.parquet``."""
     from lasps.alpha import store as alpha_store
+    from lasps.alpha.engine import alpha_lookback, compile_alphas, tune_allocator
 
     ws = workspace_for(home)
     settings = ws.settings
@@ -269,6 +271,7 @@ def show_cmd(
     import pyarrow.parquet as pq
 
     from lasps.alpha import store as alpha_store
+    from lasps.alpha.engine import alpha_lookback
 
     ws = workspace_for(home)
     settings = ws.settings

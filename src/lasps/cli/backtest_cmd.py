@@ -16,9 +16,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lasps.backtest.outputs import backtests_dir, latest_run_id
-from lasps.backtest.runner import RunParams, run_backtest, run_compare, run_oos
-from lasps.backtest.strategies import AdaptiveConfig
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.config import Settings
 from lasps.errors import ConfigError, StoreError
@@ -80,6 +77,9 @@ def _params(settings: Settings, top: int, rebalance: int, capital: float, univer
             alpha_source: str, commission: float | None, slippage_bps: float | None, tax_rate: float | None,
             lookback: int, n_select: int, min_days: int, combine: str, save: bool) -> Any:
     """Run parameters; costs from the settings (``lasps.toml`` / ``LASPS_*``) unless given as options."""
+    from lasps.backtest.runner import RunParams
+    from lasps.backtest.strategies import AdaptiveConfig
+
     return RunParams(top=top, rebalance=rebalance, capital=capital, universe=universe, pool=pool,
                      alpha_source=alpha_source,
                      adaptive=AdaptiveConfig(lookback=lookback, n_select=n_select, min_days=min_days,
@@ -139,6 +139,8 @@ def run_cmd(
     Writes $LASPS_HOME/backtests/<run_id>/{summary.json,daily.csv,trades.csv}, DuckDB rows, and points
     backtests/latest at the run.
     """
+    from lasps.backtest.runner import run_backtest
+
     ws = workspace_for(home)
     settings = ws.settings
     params = _params(settings, top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps,
@@ -182,6 +184,8 @@ def compare_cmd(
     home: HomeOption = None,
 ) -> None:
     """Run several strategies over the same sessions and show them beside KOSPI (table + equity PNG)."""
+    from lasps.backtest.runner import run_compare
+
     ws = workspace_for(home)
     settings = ws.settings
     params = _params(settings, top, rebalance, capital, universe, pool, alpha_source, commission, slippage_bps,
@@ -240,6 +244,8 @@ def oos_cmd(
 
     Example: lasps backtest oos --select-year 2024 --trade-year 2025 --strategy voting --n-alphas 10
     """
+    from lasps.backtest.runner import run_oos
+
     ss, se = _year_bounds(select_year, select_start, select_end, "select")
     ts, te = _year_bounds(trade_year, trade_start, trade_end, "trade")
     ws = workspace_for(home)
@@ -275,6 +281,8 @@ def show_cmd(
     home: HomeOption = None,
 ) -> None:
     """Print a stored run's summary."""
+    from lasps.backtest.outputs import backtests_dir, latest_run_id
+
     home_path = settings_for(home).home
     rid = run_id or latest_run_id(home_path)
     if rid is None:

@@ -20,8 +20,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
-from lasps.pipeline.daily import DailyConfig, run_daily
-from lasps.report.markdown import APPROACH_LABELS, fmt_num, fmt_pct
 
 
 class ConsoleLog(logging.Handler):
@@ -56,6 +54,8 @@ def detach_console_log(handler: logging.Handler) -> None:
 
 
 def _fmt(x: Any, pct: bool = False, digits: int = 3) -> str:
+    from lasps.report.markdown import fmt_num, fmt_pct
+
     return fmt_pct(x) if pct else fmt_num(x, digits, signed=True)
 
 
@@ -88,6 +88,8 @@ def alphas_table(result: Any) -> Table:
 
 def wf_table(result: Any) -> Table:
     """Walk-forward vs in-sample returns of the selection rule."""
+    from lasps.report.markdown import APPROACH_LABELS
+
     t = Table(title="The same rule, walk-forward vs in sample (LO = top decile, L/S = top − bottom; no costs)",
               title_justify="left")
     for col in ("approach", "periods", "LO total", "LO Sharpe", "L/S total", "L/S Sharpe", "market/yr"):
@@ -157,6 +159,8 @@ def daily(
     Each step is journaled in $LASPS_HOME/pipeline/D/state.json; re-running skips what is done and resumes
     after an interruption. Reports: $LASPS_HOME/reports/D_alpha.md and .html.
     """
+    from lasps.pipeline.daily import DailyConfig, run_daily
+
     ws = workspace_for(home)
     cfg = DailyConfig(date=date, source=source, dry_run=dry_run, top_k=top_k, picks=picks,
                       orders=orders.strip().lower() if orders else None, window=window, history=history,

@@ -21,8 +21,6 @@ from rich.table import Table
 
 from lasps.cli.common import console, handle_errors
 from lasps.cli.daily_cmd import alphas_table, picks_table, wf_table
-from lasps.pipeline.demo import DemoConfig, oos_rows, run_demo
-from lasps.report.markdown import fmt_num, fmt_pct
 
 INTRO = """LASPS runs the whole quant loop on one machine, offline:
 
@@ -37,10 +35,14 @@ in-sample winners fail out of sample, as they did in the work log."""
 
 
 def _pct(x: Any) -> str:
+    from lasps.report.markdown import fmt_pct
+
     return fmt_pct(x)
 
 
 def _num(x: Any) -> str:
+    from lasps.report.markdown import fmt_num
+
     return fmt_num(x, 2, signed=True)
 
 
@@ -56,6 +58,8 @@ def demo(
     = None,
 ) -> None:
     """Build a synthetic KRX market in a fresh home and run the whole loop on it (offline, ~1–3 minutes)."""
+    from lasps.pipeline.demo import DemoConfig, oos_rows, run_demo
+
     console.print(Panel(INTRO, title="[bold]LASPS demo[/]", subtitle=f"home: {escape(str(home))}",
                         border_style="cyan", padding=(1, 2)))
     t_stage = [time.perf_counter()]

@@ -36,22 +36,6 @@ from rich.table import Table
 
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
 from lasps.errors import ConfigError
-from lasps.research import io as rio
-from lasps.research import plots
-from lasps.research.alpha_values import stored_or_computed
-from lasps.research.correlation import alpha_correlation
-from lasps.research.evaluate import EvalConfig, evaluate_arrays
-from lasps.research.forward import panel_forward_returns
-from lasps.research.overfit import overfit_report
-from lasps.research.results import write_evaluation
-from lasps.research.splits import SPLIT_NAMES, SplitSpec
-from lasps.research.walkforward import (
-    WalkForwardConfig,
-    grid_configs,
-    grid_table,
-    walk_forward,
-    walk_forward_grid,
-)
 from lasps.scale import executor_name, get_executor
 from lasps.workspace import Workspace
 
@@ -114,6 +98,11 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
               universe: str, start: str | None, end: str | None, train_end: str, val_end: str,
               compute: bool, executor: Any = None) -> _Run:
     from lasps.alpha.store import alphas_dir
+    from lasps.research import io as rio
+    from lasps.research.alpha_values import stored_or_computed
+    from lasps.research.evaluate import EvalConfig, evaluate_arrays
+    from lasps.research.forward import panel_forward_returns
+    from lasps.research.splits import SplitSpec
 
     ws = workspace_for(home)
     cfg = EvalConfig(horizon=horizon, entry=entry, quantiles=quantiles,
@@ -187,6 +176,8 @@ def _save_common(run: _Run, extra_tables: dict[str, pd.DataFrame] | None = None)
     """rank_latest.csv, quantiles_latest.csv, ic_daily_latest.parquet + eval_* tables
     (:func:`lasps.research.results.write_evaluation`, the writer ``lasps daily`` uses too); returns the
     RankTable."""
+    from lasps.research.results import write_evaluation
+
     with console.status("writing results to DuckDB"):
         files = write_evaluation(run.ws, run.ev, command=run.command, params=run.params, run_id=run.run_id,
                                  extra_tables=extra_tables)
@@ -207,6 +198,9 @@ def ic_cmd(
     home: HomeOption = None,
 ) -> None:
     """Daily rank IC of each alpha per split (the reverse of an alpha has exactly the opposite IC)."""
+    from lasps.research import io as rio
+    from lasps.research import plots
+
     run = _evaluate("ic", home, alphas, horizon, entry, quantiles, universe, start, end, train_end, val_end,
                     compute)
     table = _save_common(run)
@@ -258,6 +252,8 @@ def rank_cmd(
     home: HomeOption = None,
 ) -> None:
     """Rank every variant (alpha and reverse) on one split, with the other splits beside it."""
+    from lasps.research.splits import SPLIT_NAMES
+
     if split not in SPLIT_NAMES:
         raise ConfigError(f"unknown split {split!r}", where="--split", fix=f"choose from {list(SPLIT_NAMES)}")
     run = _evaluate("rank", home, alphas, horizon, entry, quantiles, universe, start, end, train_end, val_end,
@@ -314,6 +310,16 @@ def walkforward_cmd(
     home: HomeOption = None,
 ) -> None:
     """Walk-forward top-K selection beside choosing once in sample (the illusion) and train→test."""
+    from lasps.research import io as rio
+    from lasps.research import plots
+    from lasps.research.walkforward import (
+        WalkForwardConfig,
+        grid_configs,
+        grid_table,
+        walk_forward,
+        walk_forward_grid,
+    )
+
     wcfg = WalkForwardConfig(top=top, lookback=lookback, metric=metric, every=every)
     grid_cfgs = None
     if grid_top or grid_lookback:
@@ -406,6 +412,9 @@ def overfit_cmd(
     home: HomeOption = None,
 ) -> None:
     """Deflated Sharpe ratio of the in-sample best variant and the probability of backtest overfitting."""
+    from lasps.research import io as rio
+    from lasps.research.overfit import overfit_report
+
     run = _evaluate("overfit", home, alphas, horizon, entry, quantiles, universe, start, end, train_end, val_end,
                     compute)
     rep = overfit_report(run.ev, returns, blocks)
@@ -455,6 +464,9 @@ def corr_cmd(
     home: HomeOption = None,
 ) -> None:
     """Alpha correlation matrix (mean daily rank correlation) and redundancy clusters."""
+    from lasps.research import io as rio
+    from lasps.research.correlation import alpha_correlation
+
     run = _evaluate("corr", home, alphas, horizon, entry, quantiles, universe, start, end, train_end, val_end,
                     compute)
     res = alpha_correlation(run.ev, threshold=threshold)

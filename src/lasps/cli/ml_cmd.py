@@ -34,11 +34,7 @@ from rich.table import Table
 from lasps.cli.common import HomeOption, console, handle_errors, settings_for
 from lasps.errors import ConfigError
 from lasps.files import atomic_write_text
-from lasps.ml import analysis
-from lasps.ml.check import check_dataset
 from lasps.ml.dataset import MLDataset, read_manifest
-from lasps.ml.labels import LabelSpec
-from lasps.ml.splits import SplitSpec
 from lasps.ml.train_config import TrainConfig
 
 app = typer.Typer(no_args_is_help=True,
@@ -125,6 +121,8 @@ def build_cmd(
 ) -> None:
     """Build an ML dataset: (60, 28) windows, labels, returns, sectors, raw OHLCV for charts, metadata."""
     from lasps.ml.builder import BuildConfig, build_dataset
+    from lasps.ml.labels import LabelSpec
+    from lasps.ml.splits import SplitSpec
 
     settings = settings_for(home)
     config = BuildConfig(start=start, end=end, universe=universe,
@@ -183,6 +181,8 @@ def check_cmd(
 
     Exits with code 2 and lists every problem when anything is wrong.
     """
+    from lasps.ml.check import check_dataset
+
     rep = check_dataset(root, charts=charts, verify_hashes=not no_hash, save_charts=save_charts)
     table = Table(title=f"dataset {escape(str(root))}: {rep.n:,} samples", title_justify="left",
                   header_style="bold")
@@ -220,6 +220,8 @@ def analyze_features_cmd(
     out: OutOption = None,
 ) -> None:
     """Per-feature class discrimination (BUY − SELL mean, t-stat) and redundant feature pairs."""
+    from lasps.ml import analysis
+
     ds = MLDataset(root)
     _split_note(ds)
     disc = analysis.feature_discrimination(ds, split=split)
@@ -240,6 +242,8 @@ def analyze_single_cmd(
     out: OutOption = None,
 ) -> None:
     """Single-feature 3-class accuracy: best thresholds on train, balanced accuracy on val/test."""
+    from lasps.ml import analysis
+
     ds = MLDataset(root)
     _split_note(ds)
     frame = analysis.single_feature_accuracy(ds, grid=grid)
@@ -252,6 +256,8 @@ def analyze_single_cmd(
 @handle_errors
 def analyze_nonstationarity_cmd(root: DirArg, out: OutOption = None) -> None:
     """Feature and pattern correlations with the forward return per split (sign flips flagged)."""
+    from lasps.ml import analysis
+
     ds = MLDataset(root)
     _split_note(ds)
     frame = analysis.nonstationarity(ds)
@@ -271,6 +277,8 @@ def analyze_patterns_cmd(
     out: OutOption = None,
 ) -> None:
     """The 36-pattern ridge experiment: train / CV / val / test correlation per ridge alpha."""
+    from lasps.ml import analysis
+
     try:
         alpha_list = tuple(float(a) for a in alphas.split(",") if a.strip())
     except ValueError as exc:
