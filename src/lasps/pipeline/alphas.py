@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 from lasps.alpha import store as alpha_store
 from lasps.alpha.catalogue import AlphaSpec, Catalogue
 from lasps.alpha.conventions import DEFAULT, Conventions
+from lasps.alpha.engine import alpha_lookback, alpha_unavailable_reason, compile_alphas, tune_allocator
 from lasps.alpha.store import FORMAT_VERSION, METADATA_KEY, alpha_path, long_table, read_metadata, write_table_atomic
 from lasps.data.panel import Panel
 from lasps.data.panel_loader import load_panel
@@ -220,7 +221,6 @@ def compute_alphas(home: StoreProvider | Path, specs: Sequence[AlphaSpec], date:
                    catalogue: Catalogue | None = None, conventions: Conventions = DEFAULT,
                    progress: Progress | None = None) -> ComputeReport:
     """Bring the stored alphas ``specs`` up to ``date`` (see the module docstring)."""
-    from lasps.alpha.engine import alpha_lookback, alpha_unavailable_reason, compile_alphas, tune_allocator
 
     t0 = time.perf_counter()
     stores = store_provider(home)
