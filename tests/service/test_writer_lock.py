@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from lasps.data.store import MarketStore
 from lasps.ml.predictor import store_predictions
 from lasps.service.app import create_app
+from lasps.service.data import STORE_CACHE_S
 from tests.pipeline.fixtures import copy_home
 
 HOLDER = r"""
@@ -86,6 +88,7 @@ def test_every_route_answers_the_same_under_a_writer(service_home: Path, tmp_pat
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        time.sleep(STORE_CACHE_S + 0.2)  # /health caches its probe for STORE_CACHE_S seconds
         assert client.get("/health").json()["store"]["status"] == "busy"
         during = {u: _answer(client, u) for u in before}
         sectors = client.get("/api/sectors").json()
