@@ -529,3 +529,46 @@ def test_every_table_is_defined_in_the_schema_module() -> None:
     found = [rel for rel, tree, _ in _sources() if not rel.startswith(("broker/",))
              for _, text in _strings(tree) if creates.search(text)]
     assert set(found) == {"data/schema.py"}, found
+
+
+#: What only ``cli/common.py`` may call: resolving settings or building a workspace by hand.
+SETTINGS_LOADERS = frozenset({"get_settings", "settings_for", "load_settings", "Workspace"})
+
+
+def _home_option_commands(tree: ast.Module) -> Iterator[ast.FunctionDef]:
+    """The functions of a CLI module with a ``home: HomeOption`` parameter (the ``--home`` option)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for arg in node.args.args + node.args.kwonlyargs:
+                if arg.arg == "home" and isinstance(arg.annotation, ast.Name) and arg.annotation.id == "HomeOption":
+                    yield node
+
+
+def test_cli_commands_reach_their_home_only_through_workspace_for() -> None:
+    """A CLI command turns ``--home`` into a workspace with ``workspace_for(home)`` and hands that (or what it
+    holds) on: no CLI module but ``common.py`` resolves settings itself, and in a command with ``--home`` the
+    name ``home`` is used only as the argument of ``workspace_for``. (``lasps demo`` has its own ``--home``:
+    a directory it rebuilds before the pipeline opens a workspace in it.)"""
+    loaders, bare, without = [], [], []
+    for rel, tree, _ in _sources():
+        if not rel.startswith("cli/") or rel == "cli/common.py":
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.value.id \
+                    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) else ""
+                if name in SETTINGS_LOADERS:
+                    loaders.append(f"{rel}:{node.lineno} {name}")
+        for fn in _home_option_commands(tree):
+            through = {id(c.args[0]) for c in ast.walk(fn) if isinstance(c, ast.Call)
+                       and isinstance(c.func, ast.Name) and c.func.id == "workspace_for"
+                       and len(c.args) == 1 and isinstance(c.args[0], ast.Name) and c.args[0].id == "home"}
+            if not through:
+                without.append(f"{rel}:{fn.lineno} {fn.name}")
+            for n in ast.walk(fn):
+                if isinstance(n, ast.Name) and n.id == "home" and isinstance(n.ctx, ast.Load) and id(n) not in through:
+                    bare.append(f"{rel}:{n.lineno} {fn.name}")
+    assert loaders == [], "settings resolved outside cli/common.py (use workspace_for):\n" + "\n".join(loaders)
+    assert without == [], "commands with --home that never call workspace_for(home):\n" + "\n".join(without)
+    assert bare == [], "a bare --home handed on instead of the workspace:\n" + "\n".join(bare)

@@ -30,7 +30,7 @@ from rich.table import Table
 
 from lasps.alpha.catalogue import register_user_alpha, user_alphas_path
 from lasps.alpha.conventions import DEFAULT
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
+from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
 from lasps.config import ensure_home
 from lasps.dates import parse_optional_date
 from lasps.errors import ConfigError, LaspsError, StoreError, UnavailableError
@@ -338,9 +338,8 @@ def add_cmd(
     home: HomeOption = None,
 ) -> None:
     """Register a user alpha (validated by parsing; stored in ``$LASPS_HOME/alphas/user_alphas.json``)."""
-    settings = settings_for(home)
-    ensure_home(settings.home)
-    spec = register_user_alpha(name, formula, settings.home, description, replace=replace)
+    ws = workspace_for(home).ensure()
+    spec = register_user_alpha(name, formula, ws.home, description, replace=replace)
     console.print(f"[green]✓[/] added [bold]{spec.name}[/]: {escape(spec.canonical)}")
-    console.print(f"  inputs: {', '.join(spec.inputs)}; stored in {user_alphas_path(settings.home)}")
+    console.print(f"  inputs: {', '.join(spec.inputs)}; stored in {user_alphas_path(ws.home)}")
     console.print(f"  compute it with: lasps alpha compute --alphas {spec.name}")

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
+from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
 from lasps.config import Settings
 from lasps.errors import ConfigError, StoreError
 from lasps.krx.costs import CostModel
@@ -283,7 +283,7 @@ def show_cmd(
     """Print a stored run's summary."""
     from lasps.backtest.outputs import backtests_dir, latest_run_id
 
-    home_path = settings_for(home).home
+    home_path = workspace_for(home).home
     rid = run_id or latest_run_id(home_path)
     if rid is None:
         raise StoreError("no backtest has been run yet", where=str(backtests_dir(home_path)),

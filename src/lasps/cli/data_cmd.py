@@ -11,8 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
-from lasps.config import ensure_home
+from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
 from lasps.data.checks import CheckReport, check_store, run_checks
 from lasps.data.sources.files import read_import
 from lasps.data.sources.synthetic import config_for_signals, generate_synthetic
@@ -55,18 +54,17 @@ def init_cmd(
                 "`lasps data update --source pykrx --start YYYY-MM-DD`",
         )
     config = config_for_signals(signals)  # bad --signals: exit 2 before anything is written
-    settings = settings_for(home)
-    ensure_home(settings.home)
+    ws = workspace_for(home).ensure()
     spec = {"source": source, "stocks": stocks, "years": years, "seed": seed, "end": end}
     if signals != "default":  # keeps the recorded arguments of existing default stores unchanged
         spec["signals"] = signals
     args = json.dumps(spec, sort_keys=True)
-    with workspace_for(home).store(write=True) as store:
+    with ws.store(write=True) as store:
         previous = store.last_run("init")
         if not store.is_empty() and not replace and (previous is None or previous[1] != args):
             raise StoreError(
                 f"{store.path} already holds market data from a different load",
-                where=str(settings.home),
+                where=str(ws.home),
                 fix="pass --replace to empty it first, or use another --home",
             )
         t0 = time.perf_counter()
@@ -79,7 +77,7 @@ def init_cmd(
         t2 = time.perf_counter()
     console.print(
         f"[green]✓[/] synthetic market: {bundle.stocks.shape[0]:,} listings, {n:,} price rows "
-        f"({t1 - t0:.1f} s to generate, {t2 - t1:.1f} s to store) → {settings.home}"
+        f"({t1 - t0:.1f} s to generate, {t2 - t1:.1f} s to store) → {ws.home}"
     )
 
 
@@ -103,13 +101,13 @@ def import_cmd(
     if price_basis is not None and price_basis not in PRICE_BASES:
         raise ConfigError(f"unknown price basis {price_basis!r}", where="--price-basis",
                           fix="use --price-basis adjusted or --price-basis raw")
-    settings = settings_for(home)
+    ws = workspace_for(home)
     t0 = time.perf_counter()
     with console.status(f"reading {path}"):
         result = read_import(path, fmt, price_basis=price_basis)
         bundle = validate_bundle(result.bundle, str(path))
-    ensure_home(settings.home)
-    with console.status(f"writing {len(bundle.prices):,} rows"), workspace_for(home).store(write=True) as store:
+    ws.ensure()
+    with console.status(f"writing {len(bundle.prices):,} rows"), ws.store(write=True) as store:
         n = store.write_bundle(bundle, kind="import", detail=str(path))
         if len(result.unmapped):
             record_unmapped_sectors(store.con, result.unmapped)
@@ -140,8 +138,7 @@ def update_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    settings = settings_for(home)
-    ensure_home(settings.home)
+    ws = workspace_for(home).ensure()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console) as progress:
         task = progress.add_task(f"update from {source}", total=None)
@@ -149,7 +146,7 @@ def update_cmd(
         def on_day(done: int, total: int, day: object) -> None:
             progress.update(task, completed=done, total=total, description=f"update from {source}: {day}")
 
-        report = update_store(settings.home, source, settings, until=until, start=start, progress=on_day)
+        report = update_store(ws.home, source, ws.settings, until=until, start=start, progress=on_day)
     console.print(f"[green]✓[/] {report}")
 
 
@@ -170,7 +167,7 @@ def check_cmd(
     calendar gaps, unexplained jumps beyond the price limit (mixed adjustment bases), stale series,
     unmapped sectors. With ``--file`` the file is checked as it is (nothing is stored).
     """
-    settings = settings_for(home)
+    ws = workspace_for(home)
     with console.status("checking " + (str(file) if file else "the market store")):
         if file is not None:
             from lasps.data.sources.files import read_import
@@ -179,7 +176,7 @@ def check_cmd(
             findings = run_checks(bundle.prices, bundle.stocks, stale_run=stale_run)
             report = CheckReport("file", findings, len(bundle.prices))
         else:
-            report = check_store(settings.home, stale_run=stale_run)
+            report = check_store(ws, stale_run=stale_run)
     table = Table(title=f"data check {report.run_id}: {report.rows_checked:,} rows")
     for col in ("rule", "severity", "count", "example"):
         table.add_column(col)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -34,7 +33,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for, workspace_for
+from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
+from lasps.config import Settings
 from lasps.errors import ConfigError
 from lasps.scale import executor_name, get_executor
 from lasps.workspace import Workspace
@@ -74,9 +74,8 @@ def _pct(x: float, digits: int = 1) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:+.{digits}%}"
 
 
-def _executor_for(executor: str | None, workers: int | None, home: Path | None) -> Any:
+def _executor_for(executor: str | None, workers: int | None, settings: Settings) -> Any:
     """The executor the options ask for, or None for the plain in-process path (the default)."""
-    settings = settings_for(home)
     name = executor_name(executor, settings)
     if name == "local" and workers in (None, 1):
         return None
@@ -94,7 +93,7 @@ def _int_list(text: str, option: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int, entry: str, quantiles: int,
+def _evaluate(command: str, ws: Workspace, alphas: str | None, horizon: int, entry: str, quantiles: int,
               universe: str, start: str | None, end: str | None, train_end: str, val_end: str,
               compute: bool, executor: Any = None) -> _Run:
     from lasps.alpha.store import alphas_dir
@@ -104,7 +103,6 @@ def _evaluate(command: str, home: Path | None, alphas: str | None, horizon: int,
     from lasps.research.forward import panel_forward_returns
     from lasps.research.splits import SplitSpec
 
-    ws = workspace_for(home)
     cfg = EvalConfig(horizon=horizon, entry=entry, quantiles=quantiles,
                      splits=SplitSpec(train_end=train_end, val_end=val_end))
     ws.ensure()
@@ -201,8 +199,8 @@ def ic_cmd(
     from lasps.research import io as rio
     from lasps.research import plots
 
-    run = _evaluate("ic", home, alphas, horizon, entry, quantiles, universe, start, end, train_end, val_end,
-                    compute)
+    run = _evaluate("ic", workspace_for(home), alphas, horizon, entry, quantiles, universe, start, end,
+                    train_end, val_end, compute)
     table = _save_common(run)
     ev = run.ev
     f = table.frame
@@ -256,8 +254,8 @@ def rank_cmd(
 
     if split not in SPLIT_NAMES:
         raise ConfigError(f"unknown split {split!r}", where="--split", fix=f"choose from {list(SPLIT_NAMES)}")
-    run = _evaluate("rank", home, alphas, horizon, entry, quantiles, universe, start, end, train_end, val_end,
-                    compute)
+    run = _evaluate("rank", workspace_for(home), alphas, horizon, entry, quantiles, universe, start, end,
+                    train_end, val_end, compute)
     table = _save_common(run)
     ranked = table.top(split, by=by, n=top)
     f = table.frame.set_index(["variant", "split"])
@@ -326,9 +324,10 @@ def walkforward_cmd(
         grid_cfgs = grid_configs(_int_list(grid_top, "--grid-top") if grid_top else [top],
                                  _int_list(grid_lookback, "--grid-lookback") if grid_lookback else [lookback],
                                  (metric,), every)
-    ex = _executor_for(executor, workers, home)
+    ws = workspace_for(home)
+    ex = _executor_for(executor, workers, ws.settings)
     try:
-        run = _evaluate("walkforward", home, alphas, horizon, entry, quantiles, universe, start, end, train_end,
+        run = _evaluate("walkforward", ws, alphas, horizon, entry, quantiles, universe, start, end, train_end,
                         val_end, compute, executor=ex)
         grid = None
         if grid_cfgs:
@@ -415,8 +414,8 @@ def overfit_cmd(
     from lasps.research import io as rio
     from lasps.research.overfit import overfit_report
 
-    run = _evaluate("overfit", home, alphas, horizon, entry, quantiles, universe, start, end, train_end, val_end,
-                    compute)
+    run = _evaluate("overfit", workspace_for(home), alphas, horizon, entry, quantiles, universe, start, end,
+                    train_end, val_end, compute)
     rep = overfit_report(run.ev, returns, blocks)
     d, p = rep.dsr, rep.pbo
     row = {"kind": rep.kind, "chosen": rep.chosen, "sharpe": d.sharpe, "sharpe_ann": rep.chosen_sharpe_ann,
@@ -467,8 +466,8 @@ def corr_cmd(
     from lasps.research import io as rio
     from lasps.research.correlation import alpha_correlation
 
-    run = _evaluate("corr", home, alphas, horizon, entry, quantiles, universe, start, end, train_end, val_end,
-                    compute)
+    run = _evaluate("corr", workspace_for(home), alphas, horizon, entry, quantiles, universe, start, end,
+                    train_end, val_end, compute)
     res = alpha_correlation(run.ev, threshold=threshold)
     sizes = np.bincount(res.labels) if len(res.labels) else np.zeros(0, int)
     cl = pd.DataFrame({"alpha": list(res.names), "cluster": res.labels,

@@ -8,7 +8,6 @@ the needed inputs) exits with code 2 before anything is written.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
 from lasps.research.mining.run import mine as run_mine
 from lasps.research.mining.run import plan_mine
 from lasps.research.mining.search import SearchConfig
@@ -55,12 +54,12 @@ def mine(
     effective number of trials and its deflated Sharpe ratio is at least 0.95 (docs/mining.md).
     """
 
-    settings = settings_for(home)
+    ws = workspace_for(home)
     config = SearchConfig(trials=trials, seed=seed, max_depth=max_depth, max_window=max_window,
                           population=population, batch=batch, shortlist=shortlist, patience=patience,
                           horizon=horizon)
     with console.status("checking the store and the options"):
-        plan = plan_mine(Path(settings.home), config, holdout, operators, alpha, universe)
+        plan = plan_mine(ws.home, config, holdout, operators, alpha, universe)
     for note in plan.notes:
         console.print(f"  [yellow]note[/] {escape(note)}")
     console.print(f"search span {plan.dates[0]} … {plan.search_end} ({plan.holdout_start} sessions); holdout "

@@ -31,7 +31,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
 from lasps.errors import ConfigError
 from lasps.files import atomic_write_text
 from lasps.ml.dataset import MLDataset, read_manifest
@@ -124,7 +124,7 @@ def build_cmd(
     from lasps.ml.labels import LabelSpec
     from lasps.ml.splits import SplitSpec
 
-    settings = settings_for(home)
+    ws = workspace_for(home)
     config = BuildConfig(start=start, end=end, universe=universe,
                          labels=LabelSpec(horizon=horizon, buy=buy, sell=sell, entry=entry),
                          splits=SplitSpec(train_end=train_end, val_end=val_end), stride=stride,
@@ -138,7 +138,7 @@ def build_cmd(
                 tasks[stage] = prog.add_task(stage, total=total)
             prog.update(tasks[stage], completed=done, total=total)
 
-        manifest = build_dataset(out, config, home=settings.home, resume=resume, overwrite=overwrite,
+        manifest = build_dataset(out, config, home=ws.home, resume=resume, overwrite=overwrite,
                                  progress=on_progress)
     _print_summary(manifest, out)
 
@@ -414,8 +414,8 @@ def predict_cmd(
     _need_torch()
     from lasps.ml.predictor import predict_date
 
-    settings = settings_for(home)
-    res = predict_date(checkpoint, date, settings.home, model_name=model_name, device=device, universe=universe,
+    ws = workspace_for(home)
+    res = predict_date(checkpoint, date, ws.home, model_name=model_name, device=device, universe=universe,
                        parquet_dir=out, force=force)
     if res.warning:
         console.print(f"[bold red]{escape(res.warning)}[/]")
@@ -432,5 +432,5 @@ def predict_cmd(
     if top:
         console.print(table)
     console.print(f"[dim]skipped: {', '.join(f'{k} {v}' for k, v in res.dropped.items() if v) or 'none'}[/]")
-    console.print(f"[bold green]stored[/] {len(f):,} rows in {escape(str(settings.home / 'lasps.duckdb'))} "
+    console.print(f"[bold green]stored[/] {len(f):,} rows in {escape(str(ws.db_path))} "
                   f"(table predictions) and {escape(str(res.parquet))}")

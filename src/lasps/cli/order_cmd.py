@@ -15,7 +15,6 @@ Examples::
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,8 +26,9 @@ from lasps.broker.factory import open_manager
 from lasps.broker.guard import GuardReport, countdown
 from lasps.broker.manager import OrderManager
 from lasps.broker.settings import get_broker_settings
-from lasps.cli.common import HomeOption, console, err_console, handle_errors
+from lasps.cli.common import HomeOption, console, err_console, handle_errors, workspace_for
 from lasps.errors import ConfigError
+from lasps.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True, help="Place, list, cancel and watch guarded orders.")
 
@@ -48,8 +48,8 @@ ClientIdOption = Annotated[
 _sleep = time.sleep
 
 
-def _open(broker: str | None, home: Path | None, *, yes: bool = False) -> OrderManager:
-    settings = get_broker_settings(home=home)
+def _open(broker: str | None, ws: Workspace, *, yes: bool = False) -> OrderManager:
+    settings = get_broker_settings(home=ws.home)
     seconds = 0.0 if yes else settings.confirm_seconds
 
     def confirm(report: GuardReport) -> bool:
@@ -82,7 +82,7 @@ def _describe(o: Order) -> str:
 
 
 def _place(side: Side, code: str, qty: str, price: str | None, market: bool, yes: bool, broker: str | None,
-           home: Path | None, client_id: str | None) -> None:
+           ws: Workspace, client_id: str | None) -> None:
     if market and price is not None:
         raise ConfigError("give either a price or --market, not both", where="PRICE / --market")
     if not market and price is None:
@@ -93,7 +93,7 @@ def _place(side: Side, code: str, qty: str, price: str | None, market: bool, yes
         if isinstance(v, str):
             raise ConfigError(f"price {price!r} is not a number", where="PRICE")
         px = float(v)
-    with _open(broker, home, yes=yes) as desk:
+    with _open(broker, ws, yes=yes) as desk:
         order = desk.place(OrderRequest(code.strip(), side, _num(qty), px, client_id))  # type: ignore[arg-type]
         style = "yellow" if order.state is OrderState.UNKNOWN else "green"
         console.print(f"[{style}]{escape(_describe(order))}[/]", highlight=False)
@@ -116,7 +116,7 @@ def buy_cmd(
     home: HomeOption = None,
 ) -> None:
     """Buy: guard (hours, tick, band, value) → countdown → journal → broker."""
-    _place(Side.BUY, code, qty, price, market, yes, broker, home, client_id)
+    _place(Side.BUY, code, qty, price, market, yes, broker, workspace_for(home), client_id)
 
 
 @app.command("sell")
@@ -132,7 +132,7 @@ def sell_cmd(
     home: HomeOption = None,
 ) -> None:
     """Sell: guard → countdown → journal → broker."""
-    _place(Side.SELL, code, qty, price, market, yes, broker, home, client_id)
+    _place(Side.SELL, code, qty, price, market, yes, broker, workspace_for(home), client_id)
 
 
 @app.command("list")
@@ -143,7 +143,7 @@ def list_cmd(
     home: HomeOption = None,
 ) -> None:
     """Journaled orders (reconciled with the broker first)."""
-    with _open(broker, home) as desk:
+    with _open(broker, workspace_for(home)) as desk:
         orders = desk.orders(today_only=not all_days)
         rep = desk.last_reconcile
         table = Table(title=f"orders ({desk.name})")
@@ -174,7 +174,7 @@ def cancel_cmd(
     home: HomeOption = None,
 ) -> None:
     """Cancel the unfilled remainder of an order."""
-    with _open(broker, home) as desk:
+    with _open(broker, workspace_for(home)) as desk:
         console.print(escape(_describe(desk.cancel(order_id))), highlight=False)
 
 
@@ -194,7 +194,7 @@ def modify_cmd(
     px = _num(price)
     if isinstance(px, str):
         raise ConfigError(f"price {price!r} is not a number", where="--price")
-    with _open(broker, home, yes=yes) as desk:
+    with _open(broker, workspace_for(home), yes=yes) as desk:
         order = desk.modify(order_id, float(px), None if qty is None else _num(qty),  # type: ignore[arg-type]
                             client_order_id=client_id)
         style = "yellow" if order.state is OrderState.UNKNOWN else "green"
@@ -215,7 +215,7 @@ def cancel_all_cmd(
     home: HomeOption = None,
 ) -> None:
     """Cancel every unfilled order (now, or at 15:20 with --at-close)."""
-    with _open(broker, home) as desk:
+    with _open(broker, workspace_for(home)) as desk:
         echo = lambda s: console.print(escape(s), highlight=False)  # noqa: E731
         done, errors = desk.cancel_all_at_close(max_wait_s=max_wait, echo=echo) if at_close else desk.cancel_all()
         for o in done:
@@ -231,7 +231,7 @@ def cancel_all_cmd(
 @handle_errors
 def positions_cmd(broker: BrokerOption = None, home: HomeOption = None) -> None:
     """Positions and cash at the broker."""
-    with _open(broker, home) as desk:
+    with _open(broker, workspace_for(home)) as desk:
         table = Table(title=f"positions ({desk.name})")
         for col in ("code", "qty", "avg price", "last"):
             table.add_column(col, justify="right" if col != "code" else "left")
@@ -249,7 +249,7 @@ def watch_cmd(
     home: HomeOption = None,
 ) -> None:
     """Follow today's orders and cancel every unfilled one at 15:20 KST."""
-    with _open(broker, home) as desk:
+    with _open(broker, workspace_for(home)) as desk:
         echo = lambda s: console.print(escape(s), highlight=False)  # noqa: E731
         done, errors = desk.watch(poll_s=poll, echo=echo)
         if done:
@@ -264,7 +264,7 @@ def watch_cmd(
 @handle_errors
 def reconcile_cmd(broker: BrokerOption = None, home: HomeOption = None) -> None:
     """Reconcile the journal with the broker and show what changed."""
-    with _open(broker, home) as desk:
+    with _open(broker, workspace_for(home)) as desk:
         rep = desk.last_reconcile
         if rep is None:  # pragma: no cover - open_manager always reconciles
             rep = desk.reconcile()

@@ -8,14 +8,12 @@ Mount in ``lasps.cli.main``::
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from lasps.cli.common import HomeOption, console, handle_errors, settings_for
+from lasps.cli.common import HomeOption, console, handle_errors, workspace_for
 from lasps.errors import ConfigError
-from lasps.workspace import Workspace
 
 
 @handle_errors
@@ -36,8 +34,8 @@ def serve(
 
     from lasps.service.app import create_app
 
-    settings = settings_for(home)
-    home_path = Path(settings.home)
+    ws = workspace_for(home)
+    home_path = ws.home
     if not home_path.is_dir():
         raise ConfigError(f"LASPS_HOME {home_path} does not exist", where="--home",
                           fix="create data first: `lasps demo`, or `lasps data init --source synthetic`")
@@ -50,7 +48,7 @@ def serve(
                           fix="choose another --port, or stop the process using it") from exc
     console.print(f"LASPS service for [bold]{home_path}[/] on http://{host}:{port}  "
                   f"(dashboard /, API docs /docs; Ctrl-C stops)")
-    app = create_app(Workspace(home_path, settings))
+    app = create_app(ws)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from lasps.data.rounding import outside_krw, outside_severity
-from lasps.data.store import MarketStore
+from lasps.data.store import MarketStore, StoreProvider, store_provider
 from lasps.data.suspect import DEFAULT_TOLERANCE, PROBABLE, beyond_limit, standard_ratio
 from lasps.krx.calendar import sessions
 
@@ -225,9 +225,10 @@ def load_adjusted_prices(store: MarketStore) -> pd.DataFrame:
     )
 
 
-def check_store(home: Path, *, record: bool = True, stale_run: int = 10) -> CheckReport:
-    """Run every check on the store under ``home`` and (by default) record the findings."""
-    with MarketStore(home, read_only=not record) as store:
+def check_store(home: StoreProvider | Path, *, record: bool = True, stale_run: int = 10) -> CheckReport:
+    """Run every check on the store of ``home`` (a workspace or a home directory) and (by default) record
+    the findings."""
+    with store_provider(home).store(write=record) as store:
         prices = load_adjusted_prices(store)
         stocks = store.query_df("SELECT * FROM stocks")
         findings = run_checks(prices, stocks, stale_run=stale_run)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from lasps.data.store import MarketStore
+from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import StoreError
 
 T = TypeVar("T")
@@ -54,9 +54,10 @@ class ReadThrough:
     served; a missing store raises :class:`StoreError` as usual.
     """
 
-    def __init__(self, home: Path | str, *, retries: int = 3, wait_s: float = 0.05,
+    def __init__(self, home: StoreProvider | Path | str, *, retries: int = 3, wait_s: float = 0.05,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.home = Path(home)
+        self._stores = store_provider(home)
+        self.home = self._stores.home
         self.retries = max(int(retries), 1)
         self.wait_s = float(wait_s)
         self._sleep = sleep
@@ -69,7 +70,7 @@ class ReadThrough:
         last: StoreError | None = None
         for attempt in range(self.retries):
             try:
-                with MarketStore(self.home, read_only=True) as store:
+                with self._stores.store() as store:
                     value = compute(store)
             except StoreError as exc:
                 if not is_lock_error(exc):

@@ -8,12 +8,13 @@
 * ``GET /sectors`` — the 13 LASPS sectors: id, name, number of stocks in the store, and the number
   of stocks without a sector.
 
-The home directory comes from the :func:`get_home` dependency (settings: ``$LASPS_HOME``); tests and
+The workspace comes from the :func:`get_home` dependency (settings: ``$LASPS_HOME``); tests and
 the service may override it (``app.dependency_overrides[get_home] = lambda: path``) or build a router for
-a fixed home with :func:`create_router`. The store is opened read-only for each request through a
-:class:`~lasps.data.readthrough.ReadThrough`: while another process holds the DuckDB write lock the last
-answer read is served (``"store_status": "busy"`` and its ``as_of`` time) instead of failing; an answer
-never read before gets 503 with ``Retry-After``. :func:`warm` reads the usual answers at service start.
+a fixed workspace (or home directory) with :func:`create_router`. The store is opened read-only for each
+request through a :class:`~lasps.data.readthrough.ReadThrough`: while another process holds the DuckDB
+write lock the last answer read is served (``"store_status": "busy"`` and its ``as_of`` time) instead of
+failing; an answer never read before gets 503 with ``Retry-After``. :func:`warm` reads the usual answers at
+service start.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from lasps.config import get_settings
 from lasps.data.readthrough import Read, ReadThrough, StoreBusy
 from lasps.data.sectors import NUM_SECTORS, SECTOR_NAMES
+from lasps.data.store import StoreProvider, store_provider
 from lasps.errors import LaspsError, StoreError
 from lasps.files import json_safe
 from lasps.ml.health import checkpoint_health
@@ -49,16 +51,17 @@ _READERS_LOCK = threading.Lock()
 BUSY_RETRY_AFTER_S = 2
 
 
-def reader(home: Path) -> ReadThrough:
-    """The (process-wide) read-through reader of ``home``'s store."""
-    key = Path(home).resolve()
+def reader(home: StoreProvider | Path) -> ReadThrough:
+    """The (process-wide) read-through reader of the store of ``home`` (a workspace or a home directory),
+    one per resolved home directory."""
+    key = Path(store_provider(home).home).resolve()
     with _READERS_LOCK:
         if key not in _READERS:
-            _READERS[key] = ReadThrough(key)
+            _READERS[key] = ReadThrough(home if isinstance(home, StoreProvider) else key)
         return _READERS[key]
 
 
-def _read(home: Path, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Read[Any]:
+def _read(home: StoreProvider | Path, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Read[Any]:
     try:
         return reader(home).read(key, compute)
     except StoreBusy as exc:
@@ -90,7 +93,7 @@ def _predictions(store: Any, date: dt.date | None, model: str | None) -> dict[st
             "count": total, "predictions": preds, "checkpoint": store.prediction_checkpoint(chosen, date)}
 
 
-def read_predictions(home: Path, date: dt.date | None = None, model: str | None = None,
+def read_predictions(home: StoreProvider | Path, date: dt.date | None = None, model: str | None = None,
                      limit: int | None = None, force: bool = False) -> dict[str, Any]:
     """The payload of ``/predict`` (raises ``HTTPException(404)`` when nothing is stored, 503 while a writer
     holds the store and this answer was never read).
@@ -126,7 +129,7 @@ def _sector_counts(store: Any) -> tuple[dict[int, int], int]:
     return counts, unmapped
 
 
-def read_sectors(home: Path) -> dict[str, Any]:
+def read_sectors(home: StoreProvider | Path) -> dict[str, Any]:
     """The payload of ``/sectors``: the 13 sectors with their stock counts (0 without a store). While a
     writer holds the store, the counts last read are served (``store_status`` "busy", ``as_of``)."""
     counts: dict[int, int] = {}
@@ -151,7 +154,7 @@ def read_sectors(home: Path) -> dict[str, Any]:
     } | meta
 
 
-def warm(home: Path) -> None:
+def warm(home: StoreProvider | Path) -> None:
     """Read the sectors and the latest predictions once (so they can be served during a later write)."""
     for fn in (read_sectors, read_predictions):
         try:
@@ -160,8 +163,8 @@ def warm(home: Path) -> None:
             continue
 
 
-def create_router(home_dep: Callable[[], Path] = get_home) -> APIRouter:
-    """A router whose home comes from ``home_dep`` (default :func:`get_home`)."""
+def create_router(home_dep: Callable[[], StoreProvider | Path] = get_home) -> APIRouter:
+    """A router whose workspace (or home directory) comes from ``home_dep`` (default :func:`get_home`)."""
     r = APIRouter(tags=["ml"])
 
     @r.get("/predict", summary="Stored model predictions for one date")
@@ -169,11 +172,11 @@ def create_router(home_dep: Callable[[], Path] = get_home) -> APIRouter:
                 model: Annotated[str | None, Query(description="model (run) name; default latest written")] = None,
                 limit: Annotated[int | None, Query(ge=1, description="at most this many rows")] = None,
                 force: Annotated[bool, Query(description="serve a collapsed model's predictions anyway")] = False,
-                home: Path = Depends(home_dep)) -> dict[str, Any]:
+                home: StoreProvider | Path = Depends(home_dep)) -> dict[str, Any]:
         return read_predictions(home, date, model, limit, force)
 
     @r.get("/sectors", summary="The 13 LASPS sectors with stock counts")
-    def sectors(home: Path = Depends(home_dep)) -> dict[str, Any]:
+    def sectors(home: StoreProvider | Path = Depends(home_dep)) -> dict[str, Any]:
         return read_sectors(home)
 
     return r

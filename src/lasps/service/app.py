@@ -37,7 +37,6 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lasps import __version__
-from lasps.alpha.catalogue import get_catalogue
 from lasps.broker.api import make_router
 from lasps.broker.factory import open_manager
 from lasps.dates import parse_date
@@ -84,8 +83,10 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def api_router(home: Path, probe: StoreProbe) -> APIRouter:
-    """The read-only JSON endpoints over ``home``."""
+def api_router(ws: Workspace, probe: StoreProbe) -> APIRouter:
+    """The read-only JSON endpoints over the workspace ``ws`` (its result files; the store only through
+    ``probe``)."""
+    home = ws.home
     r = APIRouter()
 
     @r.get("/health", tags=["service"])
@@ -99,14 +100,14 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
     def alphas(kind: Annotated[Literal["paper", "custom", "user"] | None, Query(
             description="Only this kind: paper (1–101), custom (201–205) or user.")] = None) -> dict[str, Any]:
         """The alpha catalogue."""
-        cat = get_catalogue(home)
+        cat = ws.reload_catalogue()  # read per request: `lasps alpha add` shows without a restart
         items = [_alpha_dict(s) for s in cat.values() if kind is None or s.kind == kind]
         return {"count": len(items), "alphas": items}
 
     @r.get("/api/alphas/{name}", tags=["alphas"])
     def alpha(name: str) -> dict[str, Any]:
         """One alpha by name or id (``alpha_044``, ``44``, a user name)."""
-        cat = get_catalogue(home)
+        cat = ws.reload_catalogue()  # read per request: `lasps alpha add` shows without a restart
         try:
             spec = cat.resolve(int(name) if name.isdigit() else name)
         except LaspsError:
@@ -221,10 +222,11 @@ def api_router(home: Path, probe: StoreProbe) -> APIRouter:
     return r
 
 
-def _order_router(home: Path) -> APIRouter:
-    """``lasps.broker.api``'s router, its managers opened in this app's home (the bearer-token check in place)."""
+def _order_router(ws: Workspace) -> APIRouter:
+    """``lasps.broker.api``'s router, its managers opened in this app's workspace (the bearer-token check in
+    place)."""
     def factory(broker: str | None) -> Any:
-        return open_manager(broker, home=home)
+        return open_manager(broker, home=ws.home)
 
     return make_router(manager_factory=factory)
 
@@ -235,20 +237,19 @@ def create_app(home: Workspace | Path | str | None = None, *, order_router: APIR
     through the workspace (:class:`~lasps.service.data.StoreProbe`), never held: the daily pipeline can write."""
 
     ws = as_workspace(home)
-    home = ws.home
     app = FastAPI(title="LASPS", version=__version__, description=DESCRIPTION,
                   openapi_tags=[{"name": n} for n in ("service", "picks", "research", "backtests", "reports",
                                                        "alphas", "pipeline", "orders", "ml", "dashboard")])
-    app.state.home = home
+    app.state.home = ws.home
     app.state.workspace = ws
     probe = StoreProbe(ws)
     app.state.probe = probe
-    app.include_router(api_router(home, probe))
-    app.include_router(order_router or _order_router(home), prefix="/api")
+    app.include_router(api_router(ws, probe))
+    app.include_router(order_router or _order_router(ws), prefix="/api")
 
-    app.include_router(ml_router(lambda: home), prefix="/api")
-    warm_ml(home)  # remembered answers keep /api/sectors and /api/predict answering under a writer
-    app.include_router(pages_router(home, probe))
+    app.include_router(ml_router(lambda: ws), prefix="/api")
+    warm_ml(ws)  # remembered answers keep /api/sectors and /api/predict answering under a writer
+    app.include_router(pages_router(ws, probe))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:

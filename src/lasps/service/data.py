@@ -77,9 +77,14 @@ def read_csv(path: Path, **kw: Any) -> pd.DataFrame | None:
         return None
 
 
-def backtest_runs(home: Path) -> list[dict[str, Any]]:
+def _backtests(home: StoreProvider | Path) -> Path:
+    """``backtests/`` under the home of ``home`` (a workspace or a home directory)."""
+    return Path(store_provider(home).home) / "backtests"
+
+
+def backtest_runs(home: StoreProvider | Path) -> list[dict[str, Any]]:
     """One entry per stored backtest run (``backtests/<run_id>/summary.json``), newest first."""
-    root = Path(home) / "backtests"
+    root = _backtests(home)
     if not root.is_dir():
         return []
     runs = []
@@ -101,16 +106,17 @@ def backtest_runs(home: Path) -> list[dict[str, Any]]:
     return runs
 
 
-def backtest_dir(home: Path, run_id: str) -> Path | None:
+def backtest_dir(home: StoreProvider | Path, run_id: str) -> Path | None:
     """The run directory of ``run_id`` if it exists and the id is a plain name (no path tricks)."""
     if not RUN_ID_RE.match(run_id) or ".." in run_id:
         return None
-    d = Path(home) / "backtests" / run_id
+    d = _backtests(home) / run_id
     return d if (d / "summary.json").is_file() else None
 
 
-def latest_backtest(home: Path) -> str | None:
-    p = Path(home) / "backtests" / "latest"
+def latest_backtest(home: StoreProvider | Path) -> str | None:
+    """The run id ``backtests/latest`` names, when that run exists."""
+    p = _backtests(home) / "latest"
     try:
         text = p.read_text(encoding="utf-8").strip()
     except OSError:

@@ -31,6 +31,7 @@ from lasps.report.charts import Line, bar_chart, line_chart, sparkline
 from lasps.report.html import CSS
 from lasps.report.markdown import fmt_krw, fmt_num, fmt_pct
 from lasps.service.data import StoreProbe, backtest_dir, backtest_runs, latest_backtest, read_csv
+from lasps.workspace import Workspace
 
 NAV = (("/", "Overview"), ("/picks", "Picks"), ("/rankings", "Rankings"), ("/backtests", "Backtests"),
        ("/reports", "Reports"), ("/docs", "API"))
@@ -199,8 +200,9 @@ def _equity(home: Path, run_id: str) -> tuple[Markup, dict[str, Any]]:
                              y_format="x", ref=1.0, y_label="wealth")), summary
 
 
-def pages_router(home: Path, probe: StoreProbe) -> APIRouter:
-    """The dashboard pages over ``home``."""
+def pages_router(ws: Workspace, probe: StoreProbe) -> APIRouter:
+    """The dashboard pages over the workspace ``ws`` (its result files; the store only through ``probe``)."""
+    home = ws.home
     r = APIRouter(tags=["dashboard"], include_in_schema=False)
 
     @r.get("/", response_class=HTMLResponse)
