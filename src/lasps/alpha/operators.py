@@ -35,7 +35,8 @@ variance. The same block scheme gives ``ts_min``/``ts_max``/``ts_argmin``/``ts_a
 ``rank`` sorts each row by an LSD radix sort of 32-bit keys from the values' float32 roundings (a
 monotone map), then orders each run of equal keys by the float64 values, which gives the exact
 float64 order at half the passes of a 64-bit sort (stable, so ``rank_ties="first"`` is free for exact
-ties).
+ties). ``ts_rank`` screens each cell for near-ties with one bound per cell (a superset of the exact
+test, so the sorted walk below runs wherever it is needed).
 
 Ties (``conv.ties``, DESIGN §3.2). ``rank`` walks its sorted row into tie groups anchored at their
 smallest value. ``ts_rank`` counts as before and sorts the window only for a cell where some value is
@@ -515,11 +516,15 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
 def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
     # Counts values below / equal to today's. A value within twice the tie tolerance of today's but
     # not equal to it ("near") means the tie groups need the sorted walk (_window_tie_counts);
-    # without one, today's group is exactly the values equal to it.
+    # without one, today's group is exactly the values equal to it. The near test uses a bound
+    # ``thr`` per cell that every near value meets (|v - xt| <= 2 (atol + rtol max(|v|, |xt|))
+    # implies |v - xt| <= 2 (atol + rtol |xt|) / (1 - 2 rtol)), so it may send a cell to the
+    # sorted walk needlessly but never misses one; the walk gives the counts' answer there.
     T, N = x.shape
     out = np.empty((T, N))
     fd = float(d)  # ranks are divided, not multiplied by 1/d: equal ranks stay bit-equal everywhere
     tolerant = atol > 0.0 or rtol > 0.0
+    slack = (1.0 + 1e-6) / (1.0 - 2.0 * rtol) if tolerant else 1.0
     nch = (N + _CW - 1) // _CW
     for ch in prange(nch):
         j0 = ch * _CW
@@ -527,7 +532,9 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
         less = np.empty(w)
         same = np.empty(w)
         bad = np.empty(w)
-        near = np.empty(w)
+        close = np.empty(w)
+        today = np.empty(w)
+        thr = np.empty(w)
         buf = np.empty(d)
         for t in range(min(d - 1, T)):
             for k in range(w):
@@ -537,25 +544,35 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
                 less[k] = 0.0
                 same[k] = 0.0
                 bad[k] = 0.0
-                near[k] = 0.0
-            for r in range(t - d + 1, t + 1):
-                for k in range(w):
-                    v = x[r, j0 + k]
-                    xt = x[t, j0 + k]
-                    less[k] += v < xt
-                    same[k] += v == xt
-                    bad[k] += v != v
-                    if tolerant:
-                        near[k] += (v != xt) & (
-                            math.fabs(v - xt) <= 2.0 * (atol + rtol * max(math.fabs(v), math.fabs(xt))))
+                close[k] = 0.0
+                xt = x[t, j0 + k]
+                today[k] = xt
+                thr[k] = 2.0 * (atol + rtol * math.fabs(xt)) * slack
+            if tolerant:
+                for r in range(t - d + 1, t + 1):
+                    for k in range(w):
+                        v = x[r, j0 + k]
+                        xt = today[k]
+                        less[k] += v < xt
+                        same[k] += v == xt
+                        bad[k] += v != v
+                        close[k] += math.fabs(v - xt) <= thr[k]  # equal values count here too
+            else:
+                for r in range(t - d + 1, t + 1):
+                    for k in range(w):
+                        v = x[r, j0 + k]
+                        xt = today[k]
+                        less[k] += v < xt
+                        same[k] += v == xt
+                        bad[k] += v != v
             for k in range(w):
                 if bad[k] > 0.0:
                     out[t, j0 + k] = np.nan
                     continue
                 lo = less[k]
                 eq = same[k]
-                if near[k] > 0.0:
-                    lo, eq = _window_tie_counts(x, j0 + k, t - d + 1, d, x[t, j0 + k], atol, rtol, buf)
+                if tolerant and close[k] > eq:
+                    lo, eq = _window_tie_counts(x, j0 + k, t - d + 1, d, today[k], atol, rtol, buf)
                 if ties == 0:
                     out[t, j0 + k] = (lo + 0.5 * (eq + 1.0)) / fd
                 elif ties == 1:
