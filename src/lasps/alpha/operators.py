@@ -306,6 +306,7 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
     out = np.empty((T, N))
     inv_d = 1.0 / d
     inv_dm1 = 1.0 / (d - 1) if d > 1 else np.nan
+    flat_value = 0.0 if mode == 1 else np.nan
     nch = (N + _CW - 1) // _CW
     for ch in prange(nch):
         j0 = ch * _CW
@@ -359,23 +360,19 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
                     if mode == 0:
                         out[t, j0 + k] = cxy * inv_dm1
                         continue
-                    if mx + my != mx + my:  # a NaN (or inf) in either window
-                        out[t, j0 + k] = np.nan
-                        continue
+                    # branch-free below (every value is computed, then one is selected), so that the
+                    # loop over k can use vector instructions; the selected value is the same
                     vx = sxx[i, k] + axx[k] - mx * mx * inv_d  # d * population variance
                     vy = syy[i, k] + ayy[k] - my * my * inv_d
                     meanx = cx[k] + mx * inv_d
                     meany = cy[k] + my * inv_d
                     # var <= rel * mean(x^2), with mean(x^2) = var + mean^2 (all times d)
-                    if vx <= zero_rel * (vx + d * meanx * meanx) or vy <= zero_rel * (vy + d * meany * meany):
-                        out[t, j0 + k] = 0.0 if mode == 1 else np.nan
-                        continue
+                    flat = (vx <= zero_rel * (vx + d * meanx * meanx)) | (vy <= zero_rel * (vy + d * meany * meany))
                     r = cxy / (math.sqrt(vx) * math.sqrt(vy))
-                    if r > 1.0:
-                        r = 1.0
-                    elif r < -1.0:
-                        r = -1.0
-                    out[t, j0 + k] = r
+                    r = 1.0 if r > 1.0 else r
+                    r = -1.0 if r < -1.0 else r
+                    r = flat_value if flat else r
+                    out[t, j0 + k] = np.nan if mx + my != mx + my else r  # a NaN (or inf) in either window
         for t in range(min(d - 1, T)):
             for k in range(w):
                 out[t, j0 + k] = np.nan
