@@ -363,6 +363,29 @@ class TestHandComputed:
         np.testing.assert_array_equal(f["neg"](x), [[-1.0, NAN, 2.0, -0.0]])
 
 
+@pytest.mark.parametrize("registry", sorted(REGISTRIES))
+@pytest.mark.parametrize("k", [5, 80])
+def test_rank_orders_values_that_round_to_one_float32(registry: str, k: int) -> None:
+    # 1 + i ulp (i = 0..k-1) all round to float32 1.0; shuffled, their exact ranks are (i + 1) / k.
+    # k = 5 and k = 80 cover short and long runs of equal float32 keys in the fast kernel.
+    i = np.random.default_rng(3).permutation(k)
+    row = 1.0 + i * np.finfo(np.float64).eps
+    got = REGISTRIES[registry]["rank"](row[None, :], conv=Conventions(ties="exact"))
+    np.testing.assert_array_equal(got[0], (i + 1) / k)
+    # tolerant ties: one group of k values -> all get the average rank (k + 1) / (2 k)
+    np.testing.assert_array_equal(REGISTRIES[registry]["rank"](row[None, :])[0], np.full(k, (k + 1) / (2 * k)))
+
+
+@pytest.mark.parametrize("registry", sorted(REGISTRIES))
+def test_rank_beyond_float32_range_and_signed_zeros(registry: str) -> None:
+    # 1e300 and 1e299 both overflow float32, -1e-50 and -1e-60 both flush to -0.0, 1e-320 to +0.0.
+    row = np.array([[1e300, -1e-50, 0.0, -0.0, 1e-320, -1e-60, 1e299, -1e300, NAN, 7.0, 7.0]])
+    conv = Conventions(ties="exact", rank_ties="first")
+    # sorted: -1e300, -1e-50, -1e-60, 0.0 (col 2), -0.0 (col 3), 1e-320, 7 (col 9), 7 (col 10), 1e299, 1e300
+    expected = np.array([[10, 2, 4, 5, 6, 3, 9, 1, NAN, 7, 8]]) / 10.0
+    np.testing.assert_array_equal(REGISTRIES[registry]["rank"](row, conv=conv), expected)
+
+
 def test_indneutralize_sparse_and_time_varying_groups() -> None:
     x = np.array([[1.0, 2.0, 4.0, 8.0], [1.0, 2.0, 4.0, 8.0]])
     # raw codes as ids: {1e9: cols 0, 2}, {5: cols 1, 3}; row 0: 1-2.5, 2-5, 4-2.5, 8-5

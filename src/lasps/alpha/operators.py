@@ -32,7 +32,11 @@ covariance, correlation) and decay weights are accumulated about a shift ``c`` =
 boundary, which lies inside every window that uses it, so price levels of 1e5 do not cancel away the
 variance. The same block scheme gives ``ts_min``/``ts_max``/``ts_argmin``/``ts_argmax`` and
 ``product`` (no division, so zeros are exact). ``ts_rank`` compares directly (O(d) per cell).
-``rank`` is an LSD radix sort per row (stable, so ``rank_ties="first"`` is free for exact ties).
+``rank`` sorts each row by an LSD radix sort of 32-bit keys from the values' float32 roundings (a
+monotone map), then orders each run of equal keys by the float64 values, which gives the exact
+float64 order at half the passes of a 64-bit sort (stable, so ``rank_ties="first"`` is free for exact
+ties). ``ts_rank`` screens each cell for near-ties with one bound per cell (a superset of the exact
+test, so the sorted walk below runs wherever it is needed).
 
 Ties (``conv.ties``, DESIGN §3.2). ``rank`` walks its sorted row into tie groups anchored at their
 smallest value. ``ts_rank`` counts as before and sorts the window only for a cell where some value is
@@ -302,6 +306,7 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
     out = np.empty((T, N))
     inv_d = 1.0 / d
     inv_dm1 = 1.0 / (d - 1) if d > 1 else np.nan
+    flat_value = 0.0 if mode == 1 else np.nan
     nch = (N + _CW - 1) // _CW
     for ch in prange(nch):
         j0 = ch * _CW
@@ -355,23 +360,19 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
                     if mode == 0:
                         out[t, j0 + k] = cxy * inv_dm1
                         continue
-                    if mx + my != mx + my:  # a NaN (or inf) in either window
-                        out[t, j0 + k] = np.nan
-                        continue
+                    # branch-free below (every value is computed, then one is selected), so that the
+                    # loop over k can use vector instructions; the selected value is the same
                     vx = sxx[i, k] + axx[k] - mx * mx * inv_d  # d * population variance
                     vy = syy[i, k] + ayy[k] - my * my * inv_d
                     meanx = cx[k] + mx * inv_d
                     meany = cy[k] + my * inv_d
                     # var <= rel * mean(x^2), with mean(x^2) = var + mean^2 (all times d)
-                    if vx <= zero_rel * (vx + d * meanx * meanx) or vy <= zero_rel * (vy + d * meany * meany):
-                        out[t, j0 + k] = 0.0 if mode == 1 else np.nan
-                        continue
+                    flat = (vx <= zero_rel * (vx + d * meanx * meanx)) | (vy <= zero_rel * (vy + d * meany * meany))
                     r = cxy / (math.sqrt(vx) * math.sqrt(vy))
-                    if r > 1.0:
-                        r = 1.0
-                    elif r < -1.0:
-                        r = -1.0
-                    out[t, j0 + k] = r
+                    r = 1.0 if r > 1.0 else r
+                    r = -1.0 if r < -1.0 else r
+                    r = flat_value if flat else r
+                    out[t, j0 + k] = np.nan if mx + my != mx + my else r  # a NaN (or inf) in either window
         for t in range(min(d - 1, T)):
             for k in range(w):
                 out[t, j0 + k] = np.nan
@@ -512,11 +513,15 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
 def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
     # Counts values below / equal to today's. A value within twice the tie tolerance of today's but
     # not equal to it ("near") means the tie groups need the sorted walk (_window_tie_counts);
-    # without one, today's group is exactly the values equal to it.
+    # without one, today's group is exactly the values equal to it. The near test uses a bound
+    # ``thr`` per cell that every near value meets (|v - xt| <= 2 (atol + rtol max(|v|, |xt|))
+    # implies |v - xt| <= 2 (atol + rtol |xt|) / (1 - 2 rtol)), so it may send a cell to the
+    # sorted walk needlessly but never misses one; the walk gives the counts' answer there.
     T, N = x.shape
     out = np.empty((T, N))
     fd = float(d)  # ranks are divided, not multiplied by 1/d: equal ranks stay bit-equal everywhere
     tolerant = atol > 0.0 or rtol > 0.0
+    slack = (1.0 + 1e-6) / (1.0 - 2.0 * rtol) if tolerant else 1.0
     nch = (N + _CW - 1) // _CW
     for ch in prange(nch):
         j0 = ch * _CW
@@ -524,7 +529,9 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
         less = np.empty(w)
         same = np.empty(w)
         bad = np.empty(w)
-        near = np.empty(w)
+        close = np.empty(w)
+        today = np.empty(w)
+        thr = np.empty(w)
         buf = np.empty(d)
         for t in range(min(d - 1, T)):
             for k in range(w):
@@ -534,25 +541,35 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
                 less[k] = 0.0
                 same[k] = 0.0
                 bad[k] = 0.0
-                near[k] = 0.0
-            for r in range(t - d + 1, t + 1):
-                for k in range(w):
-                    v = x[r, j0 + k]
-                    xt = x[t, j0 + k]
-                    less[k] += v < xt
-                    same[k] += v == xt
-                    bad[k] += v != v
-                    if tolerant:
-                        near[k] += (v != xt) & (
-                            math.fabs(v - xt) <= 2.0 * (atol + rtol * max(math.fabs(v), math.fabs(xt))))
+                close[k] = 0.0
+                xt = x[t, j0 + k]
+                today[k] = xt
+                thr[k] = 2.0 * (atol + rtol * math.fabs(xt)) * slack
+            if tolerant:
+                for r in range(t - d + 1, t + 1):
+                    for k in range(w):
+                        v = x[r, j0 + k]
+                        xt = today[k]
+                        less[k] += v < xt
+                        same[k] += v == xt
+                        bad[k] += v != v
+                        close[k] += math.fabs(v - xt) <= thr[k]  # equal values count here too
+            else:
+                for r in range(t - d + 1, t + 1):
+                    for k in range(w):
+                        v = x[r, j0 + k]
+                        xt = today[k]
+                        less[k] += v < xt
+                        same[k] += v == xt
+                        bad[k] += v != v
             for k in range(w):
                 if bad[k] > 0.0:
                     out[t, j0 + k] = np.nan
                     continue
                 lo = less[k]
                 eq = same[k]
-                if near[k] > 0.0:
-                    lo, eq = _window_tie_counts(x, j0 + k, t - d + 1, d, x[t, j0 + k], atol, rtol, buf)
+                if tolerant and close[k] > eq:
+                    lo, eq = _window_tie_counts(x, j0 + k, t - d + 1, d, today[k], atol, rtol, buf)
                 if ties == 0:
                     out[t, j0 + k] = (lo + 0.5 * (eq + 1.0)) / fd
                 elif ties == 1:
@@ -565,40 +582,77 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
 # --------------------------------------------------------------------------------------------------
 # numba kernels: cross-sectional (one date = one row), parallel over rows
 # --------------------------------------------------------------------------------------------------
-_SIGN_BIT = np.uint64(1) << np.uint64(63)
+_SIGN_BIT32 = np.uint32(1) << np.uint32(31)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_RUN_INSERTION_MAX = 32
+"""Longest run of equal float32 keys that ``_rank_row`` orders by insertion (longer: a merge sort)."""
 
 
 @njit(cache=True, error_model="numpy")
-def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties, atol, rtol):  # pragma: no cover - compiled
-    """Percentile rank of one row by an LSD radix sort of order-preserving 64-bit keys.
+def _order_run(vals, idx, i, e):  # pragma: no cover - compiled
+    """Stable sort of ``vals[i:e]`` (carrying ``idx``); equal values stay in ascending ``idx`` order."""
+    if e - i <= _RUN_INSERTION_MAX:
+        for q in range(i + 1, e):
+            v = vals[q]
+            c = idx[q]
+            p = q - 1
+            while p >= i and vals[p] > v:
+                vals[p + 1] = vals[p]
+                idx[p + 1] = idx[p]
+                p -= 1
+            vals[p + 1] = v
+            idx[p + 1] = c
+        return
+    seg = vals[i:e].copy()
+    segi = idx[i:e].copy()
+    order = np.argsort(seg, kind="mergesort")
+    for q in range(e - i):
+        vals[i + q] = seg[order[q]]
+        idx[i + q] = segi[order[q]]
+    q = i
+    while q < e:  # equal values: ascending column, whatever the sort's stability
+        s = q
+        while q + 1 < e and vals[q + 1] == vals[s]:
+            q += 1
+        if q > s:
+            idx[s : q + 1] = np.sort(idx[s : q + 1])
+        q += 1
 
-    After the sort the keys are decoded back to the sorted values and walked into tie groups
-    (anchored at each group's smallest value, ``_tied``); ``ties == 3`` (first) orders a group's
-    members by column.
+
+@njit(cache=True, error_model="numpy")
+def _rank_row(row, out, f32, keys, keys2, vals, idx, hist, ties, atol, rtol):  # pragma: no cover - compiled
+    """Percentile rank of one row: sort by float32 keys, then order equal-key runs exactly.
+
+    Each non-NaN value's float32 rounding (a monotone map, so it never reverses two values) becomes
+    an order-preserving 32-bit key, packed above the column index into one 64-bit word and sorted
+    by an LSD radix sort over the key's four bytes (stable: equal keys stay in column order). Values
+    whose float32 keys are equal are then ordered by their float64 values (stable), which gives the
+    exact float64 order. The sorted values are walked into tie groups (anchored at each group's
+    smallest value, ``_tied``); ``ties == 3`` (first) orders a group's members by column.
     """
     n = row.shape[0]
     m = 0
+    hist[:, :] = 0
     for j in range(n):
         v = row[j]
         if v == v:
-            buf[m] = v + 0.0  # -0.0 -> 0.0, so equal floats have equal keys
+            f32[m] = v + 0.0  # -0.0 -> 0.0, so equal floats have equal keys
             idx[m] = j
             m += 1
         else:
             out[j] = np.nan
     if m == 0:
         return
-    bits = buf.view(np.uint64)
-    hist[:, :] = 0
+    bits = f32.view(np.uint32)
     for i in range(m):
         u = bits[i]
-        u = ~u if u & _SIGN_BIT else u | _SIGN_BIT
-        keys[i] = u
-        for p in range(8):
-            hist[p, (u >> np.uint64(8 * p)) & np.uint64(255)] += 1
-    src_k, dst_k, src_i, dst_i = keys, keys2, idx, idx2
-    for p in range(8):
-        shift = np.uint64(8 * p)
+        u = ~u if u & _SIGN_BIT32 else u | _SIGN_BIT32
+        keys[i] = (np.uint64(u) << np.uint64(32)) | np.uint64(idx[i])
+        for p in range(4):
+            hist[p, (u >> np.uint32(8 * p)) & np.uint32(255)] += 1
+    src_k, dst_k = keys, keys2
+    for p in range(4):
+        shift = np.uint64(32 + 8 * p)
         if hist[p, (src_k[0] >> shift) & np.uint64(255)] == m:
             continue  # every key has the same byte here: the pass would not move anything
         total = 0
@@ -612,14 +666,23 @@ def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties, atol, rtol):  #
             pos = hist[p, c]
             hist[p, c] = pos + 1
             dst_k[pos] = key
-            dst_i[pos] = src_i[i]
         src_k, dst_k = dst_k, src_k
-        src_i, dst_i = dst_i, src_i
-    vals_k = dst_k  # the free key buffer receives the sorted values' bits
     for q in range(m):
-        key = src_k[q]
-        vals_k[q] = key ^ _SIGN_BIT if key & _SIGN_BIT else ~key
-    vals = vals_k.view(np.float64)
+        c = np.int64(src_k[q] & _LOW32)
+        idx[q] = c
+        vals[q] = row[c] + 0.0
+    i = 0
+    while i < m:  # runs of equal float32 keys: put them in exact float64 order
+        hi = src_k[i] >> np.uint64(32)
+        e = i + 1
+        ordered = True
+        while e < m and (src_k[e] >> np.uint64(32)) == hi:
+            if vals[e] < vals[e - 1]:
+                ordered = False
+            e += 1
+        if not ordered:
+            _order_run(vals, idx, i, e)
+        i = e
     fm = float(m)  # (half-)integer rank / m, correctly rounded: the same bits as any other exact path
     i = 0
     while i < m:
@@ -628,14 +691,14 @@ def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties, atol, rtol):  #
             e += 1
         if ties == 3:  # first: column order within the group (the stable sort keeps it for exact ties)
             for q in range(i + 1, e + 1):
-                c = src_i[q]
+                c = idx[q]
                 p = q - 1
-                while p >= i and src_i[p] > c:
-                    src_i[p + 1] = src_i[p]
+                while p >= i and idx[p] > c:
+                    idx[p + 1] = idx[p]
                     p -= 1
-                src_i[p + 1] = c
+                idx[p + 1] = c
             for q in range(i, e + 1):
-                out[src_i[q]] = (q + 1) / fm
+                out[idx[q]] = (q + 1) / fm
         else:
             if ties == 0:
                 r = 0.5 * (i + e + 2) / fm
@@ -644,7 +707,7 @@ def _rank_row(row, out, buf, keys, keys2, idx, idx2, hist, ties, atol, rtol):  #
             else:
                 r = (e + 1) / fm
             for q in range(i, e + 1):
-                out[src_i[q]] = r
+                out[idx[q]] = r
         i = e + 1
 
 
@@ -657,14 +720,14 @@ def _rank_kernel(x, ties, atol, rtol):  # pragma: no cover - compiled
         return out
     step = (T + nblk - 1) // nblk
     for blk in prange(nblk):
-        buf = np.empty(N)
+        f32 = np.empty(N, dtype=np.float32)
         keys = np.empty(N, dtype=np.uint64)
         keys2 = np.empty(N, dtype=np.uint64)
+        vals = np.empty(N)
         idx = np.empty(N, dtype=np.int64)
-        idx2 = np.empty(N, dtype=np.int64)
-        hist = np.empty((8, 256), dtype=np.int64)
+        hist = np.empty((4, 256), dtype=np.int64)
         for t in range(blk * step, min(T, (blk + 1) * step)):
-            _rank_row(x[t], out[t], buf, keys, keys2, idx, idx2, hist, ties, atol, rtol)
+            _rank_row(x[t], out[t], f32, keys, keys2, vals, idx, hist, ties, atol, rtol)
     return out
 
 
