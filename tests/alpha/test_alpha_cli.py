@@ -140,6 +140,8 @@ def test_add_and_compute_a_user_alpha(home: Path) -> None:
         (["add", "bad", "rank(close"], "column 11"),
         (["add", "Bad Name", "rank(close)"], "invalid alpha name"),
         (["add", "alpha_001", "rank(close)"], "reserved"),
+        (["add", "neg", "ts_rank(close, -3)"], "positive number of rows, got -3 at column 16"),
+        (["add", "zero", "delay(close, 0)"], "window of delay must be a positive number"),
     ],
 )
 def test_bad_input_exits_2(home: Path, args: list[str], message: str) -> None:

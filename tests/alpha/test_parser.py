@@ -174,6 +174,13 @@ def test_errors_name_column_and_token(text: str, column: int, token: str) -> Non
     assert caret == " " * 6 + " " * (column - 1) + "^"
 
 
+def test_window_must_be_positive_and_fractions_stay_windows() -> None:
+    for bad in ("ts_rank(close, -3)", "delay(close, 0)", "correlation(open, volume, -0.5)"):
+        with pytest.raises(ParseError, match="must be a positive number of rows"):
+            parse(bad)
+    assert str(parse("delay(close, 0.5)")) == "delay(close, 0.5)"  # below 1 becomes 1 when compiled
+
+
 def test_window_must_be_a_number_and_indclass_only_in_indneutralize() -> None:
     with pytest.raises(ParseError, match="window"):
         parse("ts_rank(close, volume)")

@@ -581,6 +581,9 @@ class _Parser:
             if kind in (_W, _P) and not isinstance(arg, Num):
                 what = "a window" if kind == _W else "a parameter"
                 raise self._error_at(f"argument of {t.text} must be {what} (a number), got {arg}", arg)
+            if kind == _W and isinstance(arg, Num) and not (arg.value > 0 and math.isfinite(arg.value)):
+                raise self._error_at(f"window of {t.text} must be a positive number of rows, got {arg}", arg,
+                                     fix="use a window >= 1 (fractions are floored; below 1 becomes 1)")
             if kind == _G and not (isinstance(arg, Var) and arg.is_indclass):
                 raise self._error_at(f"second argument of {t.text} must be IndClass.<level>, got {arg}", arg,
                                      fix="e.g. IndNeutralize(x, IndClass.industry)")

@@ -64,7 +64,9 @@ def picks_table(result: Any, title: str | None = None) -> Table:
     t = Table(title=title or f"Picks for the session after {result.date}", title_justify="left", expand=False)
     for col, just in (("#", "right"), ("code", "left"), ("name", "left"), ("sector", "left"),
                       ("last close", "right"), ("votes", "right"), ("nominated by", "left")):
-        t.add_column(col, justify=just, no_wrap=col != "nominated by", overflow="fold")
+        # codes are never shortened (a cut "02409" reads as another stock); long names and sectors wrap
+        t.add_column(col, justify=just, no_wrap=col not in ("nominated by", "sector", "name"), overflow="fold",
+                     min_width=6 if col == "code" else None)
     for r in result.picks.itertuples():
         close = "—" if r.close != r.close else f"{r.close:,.0f}"
         t.add_row(str(r.rank), str(r.code), escape(str(r.name)), escape(str(r.sector or "—")), close,
