@@ -509,14 +509,31 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
     return out
 
 
+@njit(cache=True)
+def _ts_rank_cell(x, j, r0, d, xt, thr, tolerant, atol, rtol, buf):  # pragma: no cover - compiled
+    """(values below, size of today's tie group) for column ``j``, window ``r0 .. r0 + d - 1``: exact
+    counts, and the sorted walk (``_window_tie_counts``) when a value is near today's but not equal."""
+    lo = 0.0
+    eq = 0.0
+    close = 0.0
+    for r in range(r0, r0 + d):
+        v = x[r, j]
+        lo += v < xt
+        eq += v == xt
+        close += math.fabs(v - xt) <= thr  # equal values count here too
+    if tolerant and close > eq:
+        return _window_tie_counts(x, j, r0, d, xt, atol, rtol, buf)
+    return lo, eq
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
-    # Counts values below / equal to today's. A value within twice the tie tolerance of today's but
-    # not equal to it ("near") means the tie groups need the sorted walk (_window_tie_counts);
-    # without one, today's group is exactly the values equal to it. The near test uses a bound
-    # ``thr`` per cell that every near value meets (|v - xt| <= 2 (atol + rtol max(|v|, |xt|))
-    # implies |v - xt| <= 2 (atol + rtol |xt|) / (1 - 2 rtol)), so it may send a cell to the
-    # sorted walk needlessly but never misses one; the walk gives the counts' answer there.
+    # One pass over the window per cell counts the values below today's band ``xt - thr`` and those
+    # up to ``xt + thr``; ``thr`` (0 for exact ties) bounds every value that could share today's tie
+    # group (|v - xt| <= 2 (atol + rtol max(|v|, |xt|)) implies |v - xt| <= 2 (atol + rtol |xt|) /
+    # (1 - 2 rtol)). When the band holds today's value only (the common case), that count is the
+    # rank's "below" and the group is today alone; otherwise the cell is recounted exactly, with the
+    # sorted walk for near ties (``_ts_rank_cell``). NaN in the window: a running count per column.
     T, N = x.shape
     out = np.empty((T, N))
     fd = float(d)  # ranks are divided, not multiplied by 1/d: equal ranks stay bit-equal everywhere
@@ -526,50 +543,47 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
     for ch in prange(nch):
         j0 = ch * _CW
         w = min(N, j0 + _CW) - j0
-        less = np.empty(w)
-        same = np.empty(w)
-        bad = np.empty(w)
-        close = np.empty(w)
-        today = np.empty(w)
-        thr = np.empty(w)
+        below = np.empty(w, np.int32)  # int32 counters and row slices: the k loops use vector instructions
+        upto = np.empty(w, np.int32)
+        lower = np.empty(w)
+        upper = np.empty(w)
+        nans = np.zeros(w, np.int32)
         buf = np.empty(d)
         for t in range(min(d - 1, T)):
+            xr = x[t, j0 : j0 + w]
             for k in range(w):
                 out[t, j0 + k] = np.nan
+                nans[k] += np.int32(xr[k] != xr[k])
         for t in range(d - 1, T):
+            xr = x[t, j0 : j0 + w]
             for k in range(w):
-                less[k] = 0.0
-                same[k] = 0.0
-                bad[k] = 0.0
-                close[k] = 0.0
-                xt = x[t, j0 + k]
-                today[k] = xt
-                thr[k] = 2.0 * (atol + rtol * math.fabs(xt)) * slack
-            if tolerant:
-                for r in range(t - d + 1, t + 1):
-                    for k in range(w):
-                        v = x[r, j0 + k]
-                        xt = today[k]
-                        less[k] += v < xt
-                        same[k] += v == xt
-                        bad[k] += v != v
-                        close[k] += math.fabs(v - xt) <= thr[k]  # equal values count here too
-            else:
-                for r in range(t - d + 1, t + 1):
-                    for k in range(w):
-                        v = x[r, j0 + k]
-                        xt = today[k]
-                        less[k] += v < xt
-                        same[k] += v == xt
-                        bad[k] += v != v
+                xt = xr[k]
+                nans[k] += np.int32(xt != xt)
+                thr = 2.0 * (atol + rtol * math.fabs(xt)) * slack if tolerant else 0.0
+                lower[k] = xt - thr
+                upper[k] = xt + thr
+                below[k] = 0
+                upto[k] = 0
+            if t >= d:
+                old = x[t - d, j0 : j0 + w]
+                for k in range(w):
+                    nans[k] -= np.int32(old[k] != old[k])
+            for r in range(t - d + 1, t + 1):
+                xr = x[r, j0 : j0 + w]
+                for k in range(w):
+                    v = xr[k]
+                    below[k] += np.int32(v < lower[k])
+                    upto[k] += np.int32(v <= upper[k])
             for k in range(w):
-                if bad[k] > 0.0:
+                if nans[k] > 0:
                     out[t, j0 + k] = np.nan
                     continue
-                lo = less[k]
-                eq = same[k]
-                if tolerant and close[k] > eq:
-                    lo, eq = _window_tie_counts(x, j0 + k, t - d + 1, d, today[k], atol, rtol, buf)
+                lo = float(below[k])
+                eq = float(upto[k] - below[k])
+                if tolerant and eq != 1.0:  # exact ties: the band is today's value, the counts are exact
+                    xt = x[t, j0 + k]
+                    thr = 2.0 * (atol + rtol * math.fabs(xt)) * slack
+                    lo, eq = _ts_rank_cell(x, j0 + k, t - d + 1, d, xt, thr, tolerant, atol, rtol, buf)
                 if ties == 0:
                     out[t, j0 + k] = (lo + 0.5 * (eq + 1.0)) / fd
                 elif ties == 1:
