@@ -324,20 +324,29 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
         cx = np.empty(w)
         cy = np.empty(w)
         for b in range(0, T, d):
+            xb = x[b, j0 : j0 + w]
+            yb = y[b, j0 : j0 + w]
             for k in range(w):
-                cx[k] = x[b, j0 + k]
-                cy[k] = y[b, j0 + k]
+                cx[k] = xb[k]
+                cy[k] = yb[k]
             if b > 0:
                 for i in range(d - 1, -1, -1):
                     r = b - d + i
+                    xr = x[r, j0 : j0 + w]  # row slices: the k loops use vector instructions
+                    yr = y[r, j0 : j0 + w]
+                    sx0, sx1 = sx[i], sx[i + 1]
+                    sy0, sy1 = sy[i], sy[i + 1]
+                    sxx0, sxx1 = sxx[i], sxx[i + 1]
+                    syy0, syy1 = syy[i], syy[i + 1]
+                    sxy0, sxy1 = sxy[i], sxy[i + 1]
                     for k in range(w):
-                        u = x[r, j0 + k] - cx[k]
-                        v = y[r, j0 + k] - cy[k]
-                        sx[i, k] = sx[i + 1, k] + u
-                        sy[i, k] = sy[i + 1, k] + v
-                        sxx[i, k] = sxx[i + 1, k] + u * u
-                        syy[i, k] = syy[i + 1, k] + v * v
-                        sxy[i, k] = sxy[i + 1, k] + u * v
+                        u = xr[k] - cx[k]
+                        v = yr[k] - cy[k]
+                        sx0[k] = sx1[k] + u
+                        sy0[k] = sy1[k] + v
+                        sxx0[k] = sxx1[k] + u * u
+                        syy0[k] = syy1[k] + v * v
+                        sxy0[k] = sxy1[k] + u * v
             for k in range(w):
                 ax[k] = 0.0
                 ay[k] = 0.0
@@ -346,24 +355,28 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
                 axy[k] = 0.0
             for t in range(b, min(b + d, T)):
                 i = t - b + 1
+                xt = x[t, j0 : j0 + w]
+                yt = y[t, j0 : j0 + w]
+                ot = out[t, j0 : j0 + w]
+                sxi, syi, sxxi, syyi, sxyi = sx[i], sy[i], sxx[i], syy[i], sxy[i]
                 for k in range(w):
-                    u = x[t, j0 + k] - cx[k]
-                    v = y[t, j0 + k] - cy[k]
+                    u = xt[k] - cx[k]
+                    v = yt[k] - cy[k]
                     ax[k] += u
                     ay[k] += v
                     axx[k] += u * u
                     ayy[k] += v * v
                     axy[k] += u * v
-                    mx = sx[i, k] + ax[k]
-                    my = sy[i, k] + ay[k]
-                    cxy = sxy[i, k] + axy[k] - mx * my * inv_d  # d * population covariance
+                    mx = sxi[k] + ax[k]
+                    my = syi[k] + ay[k]
+                    cxy = sxyi[k] + axy[k] - mx * my * inv_d  # d * population covariance
                     if mode == 0:
-                        out[t, j0 + k] = cxy * inv_dm1
+                        ot[k] = cxy * inv_dm1
                         continue
                     # branch-free below (every value is computed, then one is selected), so that the
                     # loop over k can use vector instructions; the selected value is the same
-                    vx = sxx[i, k] + axx[k] - mx * mx * inv_d  # d * population variance
-                    vy = syy[i, k] + ayy[k] - my * my * inv_d
+                    vx = sxxi[k] + axx[k] - mx * mx * inv_d  # d * population variance
+                    vy = syyi[k] + ayy[k] - my * my * inv_d
                     meanx = cx[k] + mx * inv_d
                     meany = cy[k] + my * inv_d
                     # var <= rel * mean(x^2), with mean(x^2) = var + mean^2 (all times d)
@@ -372,7 +385,7 @@ def _ts_cov_kernel(x, y, d, mode, zero_rel):  # pragma: no cover - compiled
                     r = 1.0 if r > 1.0 else r
                     r = -1.0 if r < -1.0 else r
                     r = flat_value if flat else r
-                    out[t, j0 + k] = np.nan if mx + my != mx + my else r  # a NaN (or inf) in either window
+                    ot[k] = np.nan if mx + my != mx + my else r  # a NaN (or inf) in either window
         for t in range(min(d - 1, T)):
             for k in range(w):
                 out[t, j0 + k] = np.nan
