@@ -164,18 +164,25 @@ def _ts_sum_kernel(x, d):  # pragma: no cover - compiled
             if b > 0:
                 for i in range(d - 1, -1, -1):
                     r = b - d + i
+                    suf_i = suf[i]
+                    suf_i_1 = suf[i + 1]
+                    x_r = x[r, j0 : j0 + w]
                     for k in range(w):
-                        suf[i, k] = suf[i + 1, k] + x[r, j0 + k]
+                        suf_i[k] = suf_i_1[k] + x_r[k]
             for k in range(w):
                 acc[k] = 0.0
             for t in range(b, min(b + d, T)):
                 i = t - b + 1  # the window t-d+1 .. t = rows b-d+i .. b-1 plus rows b .. t
+                x_t = x[t, j0 : j0 + w]
+                out_t = out[t, j0 : j0 + w]
+                suf_i = suf[i]
                 for k in range(w):
-                    acc[k] += x[t, j0 + k]
-                    out[t, j0 + k] = suf[i, k] + acc[k]
+                    acc[k] += x_t[k]
+                    out_t[k] = suf_i[k] + acc[k]
         for t in range(min(d - 1, T)):
+            out_t = out[t, j0 : j0 + w]
             for k in range(w):
-                out[t, j0 + k] = np.nan
+                out_t[k] = np.nan
     return out
 
 
@@ -193,18 +200,25 @@ def _ts_product_kernel(x, d):  # pragma: no cover - compiled
             if b > 0:
                 for i in range(d - 1, -1, -1):
                     r = b - d + i
+                    suf_i = suf[i]
+                    x_r = x[r, j0 : j0 + w]
+                    suf_i_1 = suf[i + 1]
                     for k in range(w):
-                        suf[i, k] = x[r, j0 + k] * suf[i + 1, k]
+                        suf_i[k] = x_r[k] * suf_i_1[k]
             for k in range(w):
                 acc[k] = 1.0
             for t in range(b, min(b + d, T)):
                 i = t - b + 1
+                x_t = x[t, j0 : j0 + w]
+                out_t = out[t, j0 : j0 + w]
+                suf_i = suf[i]
                 for k in range(w):
-                    acc[k] *= x[t, j0 + k]
-                    out[t, j0 + k] = suf[i, k] * acc[k]
+                    acc[k] *= x_t[k]
+                    out_t[k] = suf_i[k] * acc[k]
         for t in range(min(d - 1, T)):
+            out_t = out[t, j0 : j0 + w]
             for k in range(w):
-                out[t, j0 + k] = np.nan
+                out_t[k] = np.nan
     return out
 
 
@@ -224,32 +238,43 @@ def _ts_std_kernel(x, d):  # pragma: no cover - compiled
         a2 = np.empty(w)
         c = np.empty(w)
         for b in range(0, T, d):
+            x_b = x[b, j0 : j0 + w]
             for k in range(w):
-                c[k] = x[b, j0 + k]  # shift: row b lies in every window that uses this block pair
+                c[k] = x_b[k]  # shift: row b lies in every window that uses this block pair
             if b > 0:
                 for i in range(d - 1, -1, -1):
                     r = b - d + i
+                    x_r = x[r, j0 : j0 + w]
+                    s1_i = s1[i]
+                    s1_i_1 = s1[i + 1]
+                    s2_i = s2[i]
+                    s2_i_1 = s2[i + 1]
                     for k in range(w):
-                        v = x[r, j0 + k] - c[k]
-                        s1[i, k] = s1[i + 1, k] + v
-                        s2[i, k] = s2[i + 1, k] + v * v
+                        v = x_r[k] - c[k]
+                        s1_i[k] = s1_i_1[k] + v
+                        s2_i[k] = s2_i_1[k] + v * v
             for k in range(w):
                 a1[k] = 0.0
                 a2[k] = 0.0
             for t in range(b, min(b + d, T)):
                 i = t - b + 1
+                x_t = x[t, j0 : j0 + w]
+                s1_i = s1[i]
+                s2_i = s2[i]
+                out_t = out[t, j0 : j0 + w]
                 for k in range(w):
-                    v = x[t, j0 + k] - c[k]
+                    v = x_t[k] - c[k]
                     a1[k] += v
                     a2[k] += v * v
-                    m1 = s1[i, k] + a1[k]
-                    var = (s2[i, k] + a2[k] - m1 * m1 * inv_d) * inv_dm1
+                    m1 = s1_i[k] + a1[k]
+                    var = (s2_i[k] + a2[k] - m1 * m1 * inv_d) * inv_dm1
                     if var < 0.0:
                         var = 0.0
-                    out[t, j0 + k] = math.sqrt(var)
+                    out_t[k] = math.sqrt(var)
         for t in range(min(d - 1, T)):
+            out_t = out[t, j0 : j0 + w]
             for k in range(w):
-                out[t, j0 + k] = np.nan
+                out_t[k] = np.nan
     return out
 
 
@@ -271,15 +296,21 @@ def _decay_linear_kernel(x, d):  # pragma: no cover - compiled
         au = np.empty(w)
         c = np.empty(w)
         for b in range(0, T, d):
+            x_b = x[b, j0 : j0 + w]
             for k in range(w):
-                c[k] = x[b, j0 + k]
+                c[k] = x_b[k]
             if b > 0:
                 for i in range(d - 1, -1, -1):
                     r = b - d + i
+                    x_r = x[r, j0 : j0 + w]
+                    s1_i = s1[i]
+                    s1_i_1 = s1[i + 1]
+                    su_i = su[i]
+                    su_i_1 = su[i + 1]
                     for k in range(w):
-                        v = x[r, j0 + k] - c[k]
-                        s1[i, k] = s1[i + 1, k] + v
-                        su[i, k] = su[i + 1, k] + i * v
+                        v = x_r[k] - c[k]
+                        s1_i[k] = s1_i_1[k] + v
+                        su_i[k] = su_i_1[k] + i * v
             for k in range(w):
                 a1[k] = 0.0
                 au[k] = 0.0
@@ -287,15 +318,20 @@ def _decay_linear_kernel(x, d):  # pragma: no cover - compiled
                 i = t - b + 1
                 u = d + t - b
                 lag = t - b
+                x_t = x[t, j0 : j0 + w]
+                su_i = su[i]
+                s1_i = s1[i]
+                out_t = out[t, j0 : j0 + w]
                 for k in range(w):
-                    v = x[t, j0 + k] - c[k]
+                    v = x_t[k] - c[k]
                     a1[k] += v
                     au[k] += u * v
-                    ws = (su[i, k] + au[k]) - lag * (s1[i, k] + a1[k])
-                    out[t, j0 + k] = c[k] + ws * inv_norm
+                    ws = (su_i[k] + au[k]) - lag * (s1_i[k] + a1[k])
+                    out_t[k] = c[k] + ws * inv_norm
         for t in range(min(d - 1, T)):
+            out_t = out[t, j0 : j0 + w]
             for k in range(w):
-                out[t, j0 + k] = np.nan
+                out_t[k] = np.nan
     return out
 
 
@@ -470,28 +506,38 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
         av = np.empty(w)
         ai = np.zeros(w, dtype=np.int64)
         buf = np.empty(d)
+        sv_d = sv[d]
         for k in range(w):
-            sv[d, k] = np.inf
+            sv_d[k] = np.inf
         for b in range(0, T, d):
             if b > 0:
                 for i in range(d - 1, -1, -1):
                     r = b - d + i
+                    x_r = x[r, j0 : j0 + w]
+                    sv_i_1 = sv[i + 1]
+                    sv_i = sv[i]
+                    si_i = si[i]
+                    si_i_1 = si[i + 1]
                     for k in range(w):
-                        v = sgn * x[r, j0 + k]
-                        cur = sv[i + 1, k]
+                        v = sgn * x_r[k]
+                        cur = sv_i_1[k]
                         if v <= cur:  # equal: the older row r wins
-                            sv[i, k] = v
-                            si[i, k] = r
+                            sv_i[k] = v
+                            si_i[k] = r
                         elif v != v:
-                            sv[i, k] = np.nan
-                            si[i, k] = r
+                            sv_i[k] = np.nan
+                            si_i[k] = r
                         else:
-                            sv[i, k] = cur
-                            si[i, k] = si[i + 1, k]
+                            sv_i[k] = cur
+                            si_i[k] = si_i_1[k]
             for t in range(b, min(b + d, T)):
                 i = t - b + 1
+                x_t = x[t, j0 : j0 + w]
+                sv_i = sv[i]
+                si_i = si[i]
+                out_t = out[t, j0 : j0 + w]
                 for k in range(w):
-                    v = sgn * x[t, j0 + k]
+                    v = sgn * x_t[k]
                     if t == b or v < av[k]:  # equal: keep the older one
                         av[k] = v
                         ai[k] = t
@@ -501,24 +547,25 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
                         bv = av[k]
                         bi = ai[k]
                     else:
-                        bv = sv[i, k]
-                        bi = si[i, k]
+                        bv = sv_i[k]
+                        bi = si_i[k]
                         if bv != bv or av[k] != av[k]:
                             bv = np.nan
                         elif av[k] < bv:
                             bv = av[k]
                             bi = ai[k]
                     if bv != bv:
-                        out[t, j0 + k] = np.nan
+                        out_t[k] = np.nan
                     elif want_arg:
                         if tolerant:
                             bi = _tied_position(x, j0 + k, t - d + 1, bi, sgn * bv, sgn > 0.0, atol, rtol, buf)
-                        out[t, j0 + k] = bi - t + d  # 1 = oldest row of the window, d = today
+                        out_t[k] = bi - t + d  # 1 = oldest row of the window, d = today
                     else:
-                        out[t, j0 + k] = sgn * bv
+                        out_t[k] = sgn * bv
         for t in range(min(d - 1, T)):
+            out_t = out[t, j0 : j0 + w]
             for k in range(w):
-                out[t, j0 + k] = np.nan
+                out_t[k] = np.nan
     return out
 
 
