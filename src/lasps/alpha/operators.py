@@ -495,6 +495,7 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
     # With a tie tolerance (atol, rtol > 0) the position is then moved to the oldest row of the
     # extreme value's tie group (_tied_position).
     tolerant = want_arg and (atol > 0.0 or rtol > 0.0)
+    slack = (1.0 + 1e-6) / (1.0 - 2.0 * rtol) if tolerant else 1.0
     T, N = x.shape
     out = np.empty((T, N))
     nch = (N + _CW - 1) // _CW
@@ -506,6 +507,10 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
         av = np.empty(w)
         ai = np.zeros(w, dtype=np.int64)
         buf = np.empty(d)
+        ext = np.empty(w)
+        pos = np.zeros(w, dtype=np.int64)
+        thr = np.empty(w)
+        near = np.zeros(w, dtype=np.int32)
         sv_d = sv[d]
         for k in range(w):
             sv_d[k] = np.inf
@@ -557,11 +562,29 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
                     if bv != bv:
                         out_t[k] = np.nan
                     elif want_arg:
-                        if tolerant:
-                            bi = _tied_position(x, j0 + k, t - d + 1, bi, sgn * bv, sgn > 0.0, atol, rtol, buf)
                         out_t[k] = bi - t + d  # 1 = oldest row of the window, d = today
                     else:
                         out_t[k] = sgn * bv
+                    ext[k] = sgn * bv
+                    pos[k] = bi
+                if tolerant and t >= d - 1:
+                    # screen: an older row within the band ``thr`` of the extreme (which bounds every
+                    # finite tie partner, as in _ts_rank_kernel) or infinite (the rule's tolerance is
+                    # then infinite) sends the cell to _tied_position
+                    for k in range(w):
+                        e = ext[k]
+                        thr[k] = 2.0 * (atol + rtol * math.fabs(e)) * slack
+                        near[k] = 0
+                    for r in range(t - d + 1, t):
+                        x_r = x[r, j0 : j0 + w]
+                        for k in range(w):
+                            v = x_r[k]
+                            band = (math.fabs(v - ext[k]) <= thr[k]) | (math.fabs(v) == np.inf)
+                            near[k] += np.int32((r < pos[k]) & band)
+                    for k in range(w):
+                        if near[k] > 0 and ext[k] == ext[k]:
+                            bi = _tied_position(x, j0 + k, t - d + 1, pos[k], ext[k], sgn > 0.0, atol, rtol, buf)
+                            out_t[k] = bi - t + d
         for t in range(min(d - 1, T)):
             out_t = out[t, j0 : j0 + w]
             for k in range(w):
