@@ -523,50 +523,43 @@ def _ts_argmin_kernel(x, d, sgn, want_arg, atol, rtol):  # pragma: no cover - co
                     sv_i = sv[i]
                     si_i = si[i]
                     si_i_1 = si[i + 1]
-                    for k in range(w):
+                    for k in range(w):  # branch-free selects, so that the loop uses vector instructions
                         v = sgn * x_r[k]
-                        cur = sv_i_1[k]
-                        if v <= cur:  # equal: the older row r wins
-                            sv_i[k] = v
-                            si_i[k] = r
-                        elif v != v:
-                            sv_i[k] = np.nan
-                            si_i[k] = r
-                        else:
-                            sv_i[k] = cur
-                            si_i[k] = si_i_1[k]
+                        take = (v <= sv_i_1[k]) | (v != v)  # equal: the older row r wins; NaN poisons
+                        sv_i[k] = v if take else sv_i_1[k]
+                        si_i[k] = r if take else si_i_1[k]
             for t in range(b, min(b + d, T)):
                 i = t - b + 1
                 x_t = x[t, j0 : j0 + w]
                 sv_i = sv[i]
                 si_i = si[i]
                 out_t = out[t, j0 : j0 + w]
-                for k in range(w):
-                    v = sgn * x_t[k]
-                    if t == b or v < av[k]:  # equal: keep the older one
-                        av[k] = v
+                if t == b:
+                    for k in range(w):
+                        av[k] = sgn * x_t[k]
                         ai[k] = t
-                    elif v != v:
-                        av[k] = np.nan
-                    if i == d:
-                        bv = av[k]
-                        bi = ai[k]
-                    else:
-                        bv = sv_i[k]
-                        bi = si_i[k]
-                        if bv != bv or av[k] != av[k]:
-                            bv = np.nan
-                        elif av[k] < bv:
-                            bv = av[k]
-                            bi = ai[k]
-                    if bv != bv:
-                        out_t[k] = np.nan
-                    elif want_arg:
-                        out_t[k] = bi - t + d  # 1 = oldest row of the window, d = today
-                    else:
-                        out_t[k] = sgn * bv
+                else:
+                    for k in range(w):
+                        v = sgn * x_t[k]
+                        take = v < av[k]  # equal: keep the older one
+                        av[k] = v if take | (v != v) else av[k]
+                        ai[k] = t if take else ai[k]
+                if i == d:  # the window is rows b .. t: the running part alone
+                    for k in range(w):
+                        ext[k] = av[k]
+                        pos[k] = ai[k]
+                else:
+                    for k in range(w):
+                        less = av[k] < sv_i[k]
+                        poisoned = (sv_i[k] != sv_i[k]) | (av[k] != av[k])
+                        bv = av[k] if less else sv_i[k]
+                        pos[k] = ai[k] if less else si_i[k]
+                        ext[k] = np.nan if poisoned else bv
+                for k in range(w):  # ext: the extreme of sgn * x for now; pos: its oldest row
+                    bv = ext[k]
+                    res = float(pos[k] - t + d) if want_arg else sgn * bv  # arg: 1 = oldest row, d = today
+                    out_t[k] = np.nan if bv != bv else res
                     ext[k] = sgn * bv
-                    pos[k] = bi
                 if tolerant and t >= d - 1:
                     # screen: an older row within the band ``thr`` of the extreme (which bounds every
                     # finite tie partner, as in _ts_rank_kernel) or infinite (the rule's tolerance is
