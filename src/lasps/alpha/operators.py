@@ -710,7 +710,7 @@ def _order_run(vals, idx, i, e):  # pragma: no cover - compiled
 
 
 @njit(cache=True, error_model="numpy")
-def _rank_row(row, out, f32, keys, keys2, vals, idx, hist, ties, atol, rtol):  # pragma: no cover - compiled
+def _rank_row(row, out, f32, keys, keys2, vals, idx, hist, nxt, ties, atol, rtol):  # pragma: no cover - compiled
     """Percentile rank of one row: sort by float32 keys, then order equal-key runs exactly.
 
     Each non-NaN value's float32 rounding (a monotone map, so it never reverses two values) becomes
@@ -757,12 +757,15 @@ def _rank_row(row, out, f32, keys, keys2, vals, idx, hist, ties, atol, rtol):  #
             hist[p, c] = pos + 1
             dst_k[pos] = key
         src_k, dst_k = dst_k, src_k
+    unordered = False
     for q in range(m):
         c = np.int64(src_k[q] & _LOW32)
         idx[q] = c
         vals[q] = row[c] + 0.0
+        if q > 0 and vals[q] < vals[q - 1]:  # only inside a run of equal float32 keys
+            unordered = True
     i = 0
-    while i < m:  # runs of equal float32 keys: put them in exact float64 order
+    while unordered and i < m:  # runs of equal float32 keys: put them in exact float64 order
         hi = src_k[i] >> np.uint64(32)
         e = i + 1
         ordered = True
@@ -774,8 +777,17 @@ def _rank_row(row, out, f32, keys, keys2, vals, idx, hist, ties, atol, rtol):  #
             _order_run(vals, idx, i, e)
         i = e
     fm = float(m)  # (half-)integer rank / m, correctly rounded: the same bits as any other exact path
+    for q in range(m - 1):  # whether each value is tied with the next (vector instructions)
+        lo = vals[q]
+        hi = vals[q + 1]
+        nxt[q] = (hi == lo) | (hi - lo <= atol + rtol * max(math.fabs(lo), math.fabs(hi)))
+    nxt[m - 1] = False
     i = 0
     while i < m:
+        if not nxt[i]:  # a group of one (the walk below would stop at once): every tie rule gives i + 1
+            out[idx[i]] = (i + 1) / fm
+            i += 1
+            continue
         e = i
         while e + 1 < m and _tied(vals[i], vals[e + 1], atol, rtol):
             e += 1
@@ -816,8 +828,9 @@ def _rank_kernel(x, ties, atol, rtol):  # pragma: no cover - compiled
         vals = np.empty(N)
         idx = np.empty(N, dtype=np.int64)
         hist = np.empty((4, 256), dtype=np.int64)
+        nxt = np.empty(N, dtype=np.bool_)
         for t in range(blk * step, min(T, (blk + 1) * step)):
-            _rank_row(x[t], out[t], f32, keys, keys2, vals, idx, hist, ties, atol, rtol)
+            _rank_row(x[t], out[t], f32, keys, keys2, vals, idx, hist, nxt, ties, atol, rtol)
     return out
 
 
