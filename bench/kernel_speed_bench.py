@@ -1,10 +1,10 @@
-"""Time the hottest fast kernels of the 101-alpha profile (rank, ts_rank, correlation) on (2,900, 4,000).
+"""Time the hottest fast kernels of the 101-alpha profile (rank, ts_rank, correlation, …) on (2,900, 4,000).
 
 Run: ``python bench/kernel_speed_bench.py [--rows 2900] [--cols 4000] [--repeat 3]``.
 Inputs: ``random`` (price-like floats, 5 % NaN, almost no ties) and ``ticks`` (the same prices on a
 500 KRW tick with 1-ulp noise on 2 % of cells: many exact ties and near-ties), default
 ``Conventions`` (tolerant ties). ``ts_rank`` and ``correlation`` run at the windows the paper alphas
-use most. Prints best and median wall time and the process CPU time per call (both cores count), and
+use most; ``ts_argmax``, ``ts_min``, ``ts_sum`` and ``decay_linear`` at d = 10. Prints best and median wall time and the process CPU time per call (both cores count), and
 the load average: the machine is shared, so compare CPU seconds, not wall time.
 """
 
@@ -41,6 +41,8 @@ def cases(inputs: dict[str, np.ndarray]) -> list[tuple[str, str, Callable[[], np
             out.append((f"ts_rank d={d}", name, lambda x=x, d=d: f["ts_rank"](x, d)))
         for d in (6, 10):
             out.append((f"correlation d={d}", name, lambda x=x, y=y, d=d: f["correlation"](x, y, d)))
+        for op in ("ts_argmax", "ts_min", "ts_sum", "decay_linear"):
+            out.append((f"{op} d=10", name, lambda x=x, op=op: f[op](x, 10)))
     return out
 
 
