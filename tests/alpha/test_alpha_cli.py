@@ -142,12 +142,28 @@ def test_add_and_compute_a_user_alpha(home: Path) -> None:
         (["add", "alpha_001", "rank(close)"], "reserved"),
         (["add", "neg", "ts_rank(close, -3)"], "positive number of rows, got -3 at column 16"),
         (["add", "zero", "delay(close, 0)"], "window of delay must be a positive number"),
+        (["add", "unk", "rank(foo)"], "unknown name 'foo' at column 6"),
+        (["add", "unkf", "frobnicate(close)"], "unknown function 'frobnicate' at column 1"),
+        (["add", "wname", "ts_rank(close, x)"], "unknown name 'x' at column 16"),
     ],
 )
 def test_bad_input_exits_2(home: Path, args: list[str], message: str) -> None:
     result = invoke(home, *args)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_bad_input_leaves_stored_alphas_and_the_catalogue_untouched(home: Path) -> None:
+    """#14 Bad input: a failed add or compute writes nothing and leaves other runs' files as they were."""
+    assert invoke(home, "compute", "--alphas", "101").exit_code == 0
+    stored = alpha_store.alpha_path(home, "alpha_101")
+    before = (stored.read_bytes(), stored.stat().st_mtime_ns)
+    listing = sorted(p.name for p in stored.parent.iterdir())
+    for args in (["add", "unk", "rank(foo)"], ["add", "neg", "ts_rank(close, -3)"], ["compute", "--alphas", "101,999"]):
+        assert invoke(home, *args).exit_code == 2
+    assert (stored.read_bytes(), stored.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in stored.parent.iterdir()) == listing
+    assert "unk" not in invoke(home, "list", "--no-data").output.split()
 
 
 def test_show_unknown_date_and_missing_store(home: Path, tmp_path: Path) -> None:
