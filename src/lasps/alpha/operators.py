@@ -607,9 +607,10 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
     # One pass over the window per cell counts the values below today's band ``xt - thr`` and those
     # up to ``xt + thr``; ``thr`` (0 for exact ties) bounds every value that could share today's tie
     # group (|v - xt| <= 2 (atol + rtol max(|v|, |xt|)) implies |v - xt| <= 2 (atol + rtol |xt|) /
-    # (1 - 2 rtol)). When the band holds today's value only (the common case), that count is the
-    # rank's "below" and the group is today alone; otherwise the cell is recounted exactly, with the
-    # sorted walk for near ties (``_ts_rank_cell``). NaN in the window: a running count per column.
+    # (1 - 2 rtol)). When every value in the band equals today's (the common case, exact ties on
+    # tick prices included), the count below the band is the rank's "below" and the equal values are
+    # today's group; otherwise the cell is recounted exactly, with the sorted walk for near ties
+    # (``_ts_rank_cell``). NaN in the window: a running count per column.
     T, N = x.shape
     out = np.empty((T, N))
     fd = float(d)  # ranks are divided, not multiplied by 1/d: equal ranks stay bit-equal everywhere
@@ -621,6 +622,7 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
         w = min(N, j0 + _CW) - j0
         below = np.empty(w, np.int32)  # int32 counters and row slices: the k loops use vector instructions
         upto = np.empty(w, np.int32)
+        same = np.empty(w, np.int32)
         lower = np.empty(w)
         upper = np.empty(w)
         nans = np.zeros(w, np.int32)
@@ -640,6 +642,8 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
                 upper[k] = xt + thr
                 below[k] = 0
                 upto[k] = 0
+                same[k] = 0
+            today = x[t, j0 : j0 + w]
             if t >= d:
                 old = x[t - d, j0 : j0 + w]
                 for k in range(w):
@@ -650,13 +654,14 @@ def _ts_rank_kernel(x, d, ties, atol, rtol):  # pragma: no cover - compiled
                     v = xr[k]
                     below[k] += np.int32(v < lower[k])
                     upto[k] += np.int32(v <= upper[k])
+                    same[k] += np.int32(v == today[k])
             for k in range(w):
                 if nans[k] > 0:
                     out[t, j0 + k] = np.nan
                     continue
                 lo = float(below[k])
-                eq = float(upto[k] - below[k])
-                if tolerant and eq != 1.0:  # exact ties: the band is today's value, the counts are exact
+                eq = float(same[k])
+                if tolerant and upto[k] - below[k] != same[k]:  # a value near today's, not equal to it
                     xt = x[t, j0 + k]
                     thr = 2.0 * (atol + rtol * math.fabs(xt)) * slack
                     lo, eq = _ts_rank_cell(x, j0 + k, t - d + 1, d, xt, thr, tolerant, atol, rtol, buf)
