@@ -152,6 +152,45 @@ def _sort_row(row: np.ndarray, cand: np.ndarray, n: int, f32: np.ndarray, vals: 
         s = e
 
 
+@njit(cache=True, nogil=True)
+def _sort_block(x: np.ndarray, mask: np.ndarray, lo: int, hi: int, order: np.ndarray, count: np.ndarray,
+                ranks: np.ndarray) -> None:  # pragma: no cover
+    """Rows ``lo..hi-1`` of :func:`sort_rows` into its (pre-filled) outputs."""
+    N = x.shape[1]
+    cand = np.empty(N, np.int32)
+    f32 = np.empty(N, np.float32)
+    vals = np.empty(N, np.float64)
+    keys = np.empty(N, np.uint32)
+    kbuf = np.empty(N, np.uint32)
+    ibuf = np.empty(N, np.int32)
+    hist = new_hist()
+    for t in range(lo, hi):
+        row = x[t]
+        n = 0
+        for i in range(N):
+            if mask[t, i] and np.isfinite(row[i]):
+                cand[n] = i
+                n += 1
+        _sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf, hist)
+        s = 0
+        while s < n:
+            e = s + 1
+            v = vals[s]
+            while e < n and vals[e] == v:
+                e += 1
+            r = np.float32((s + e + 1) * 0.5)
+            for j in range(s, e):
+                order[t, j] = cand[j]
+                ranks[t, cand[j]] = r
+            s = e
+        count[t] = n
+
+
+@njit(cache=True, nogil=True)
+def _sort_outputs(T: int, N: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    return np.full((T, N), -1, np.int32), np.zeros(T, np.int64), np.full((T, N), np.nan, np.float32)
+
+
 @njit(cache=True, parallel=True)
 def sort_rows(x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """Per row, the columns where ``mask`` and ``x`` is finite, sorted by ``x`` ascending.
@@ -160,38 +199,20 @@ def sort_rows(x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     ``(T,)`` int64 and ``ranks`` ``(T, N)`` float32 average ranks ``1..count[t]`` (NaN outside).
     """
     T, N = x.shape
-    order = np.full((T, N), -1, np.int32)
-    count = np.zeros(T, np.int64)
-    ranks = np.full((T, N), np.nan, np.float32)
+    order, count, ranks = _sort_outputs(T, N)
     nblocks = (T + _BLOCK - 1) // _BLOCK
     for b in prange(nblocks):
-        cand = np.empty(N, np.int32)
-        f32 = np.empty(N, np.float32)
-        vals = np.empty(N, np.float64)
-        keys = np.empty(N, np.uint32)
-        kbuf = np.empty(N, np.uint32)
-        ibuf = np.empty(N, np.int32)
-        hist = new_hist()
-        for t in range(b * _BLOCK, min(T, (b + 1) * _BLOCK)):
-            row = x[t]
-            n = 0
-            for i in range(N):
-                if mask[t, i] and np.isfinite(row[i]):
-                    cand[n] = i
-                    n += 1
-            _sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf, hist)
-            s = 0
-            while s < n:
-                e = s + 1
-                v = vals[s]
-                while e < n and vals[e] == v:
-                    e += 1
-                r = np.float32((s + e + 1) * 0.5)
-                for j in range(s, e):
-                    order[t, j] = cand[j]
-                    ranks[t, cand[j]] = r
-                s = e
-            count[t] = n
+        _sort_block(x, mask, b * _BLOCK, min(T, (b + 1) * _BLOCK), order, count, ranks)
+    return order, count, ranks
+
+
+@njit(cache=True, nogil=True)
+def sort_rows_serial(x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """:func:`sort_rows` in the calling thread: for a few rows, where waking the thread pool costs
+    more than the sort (and, on a busy machine, spins for a time slice)."""
+    T, N = x.shape
+    order, count, ranks = _sort_outputs(T, N)
+    _sort_block(x, mask, 0, T, order, count, ranks)
     return order, count, ranks
 
 

@@ -122,14 +122,14 @@ def rank_ic_rows(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, rows: np.ndar
 
 def _zranks(values: np.ndarray, mask: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``(R, N)`` float32 z-scored average ranks of ``values[rows]`` within ``mask`` (NaN outside; a row
-    with fewer than two distinct values is all NaN). Ranks from :func:`lasps.research.kernels.sort_rows`
+    with fewer than two distinct values is all NaN). Ranks from :func:`lasps.research.kernels.sort_rows_serial`
     (exact half-integers, the same as ``pandas.DataFrame.rank(method="average")``); rows holding an
     infinite value inside the mask, which pandas ranks as a value, are ranked by pandas."""
     if not len(rows):
         return np.zeros((0, values.shape[1]), np.float32)
     x = np.ascontiguousarray(values[rows], dtype=np.float64)
     m = np.ascontiguousarray(mask[rows], dtype=bool)
-    r = kernels.sort_rows(x, m)[2].astype(np.float64)
+    r = kernels.sort_rows_serial(x, m)[2].astype(np.float64)
     inf = (np.isinf(x) & m).any(axis=1)
     if inf.any():
         r[inf] = pd.DataFrame(np.where(m[inf], x[inf], np.nan)).rank(axis=1, method="average").to_numpy(np.float64)
