@@ -22,9 +22,9 @@ def test_rank_ic_rows_equals_scipy_spearman_and_research_rank_ic() -> None:
     f = rng.standard_normal((T, N))
     f[rng.random((T, N)) < 0.1] = np.nan
     m = rng.random((T, N)) < 0.9
-    _, fc, fr = kernels.sort_rows(f, m)
+    fo, fc, fr = kernels.sort_rows(f, m)
     rows = np.arange(T) % 3 != 0
-    got = rank_ic_rows(a, f, m, rows, fc, fr, 5)
+    got = rank_ic_rows(a, f, m, rows, fo, fc, fr, 5)
     ref = rank_ic(a, f, m, 5)
     assert np.isnan(got[~rows]).all()
     np.testing.assert_allclose(got[rows], ref[rows], rtol=0, atol=1e-12)

@@ -3,10 +3,12 @@
 Everything here works on ``(T, N)`` float64 panels (rows = dates, oldest first; columns = codes) and
 is called through :mod:`lasps.research.evaluate`; users never call these directly.
 
-Sorting. Each row is ranked with an LSD radix sort (passes of 11, 11 and 10 bits) of the values' **float32**
-images, carrying the column index; float32 rounding is monotone, so the result is the exact float64
-order once every run of equal float32 keys is re-sorted by its float64 values (insertion sort; such
-runs are almost always true ties, which are detected and skipped). This is ~10x faster than
+Sorting. Each row is ranked with an LSD radix sort of the high bits of the values' **float32** images
+(22 bits in two passes of 11 from 1,500 names, else 24 bits in three passes of 8), carrying the column
+index; float32 rounding and dropping low bits are monotone, so the result is the exact float64 order
+once every run of equal keys that is out of order is re-sorted by its float64 values
+(:func:`lasps.alpha.operators._order_run`: insertion, or a merge sort for long runs; stable, so equal
+values stay in column order and ``-0.0`` stays before ``0.0``). This is ~10x faster than
 ``np.argsort`` per row, which would dominate the evaluation of 202 variants.
 
 Ranks are *average* ranks (ties share the mean of their positions), kept as the integer ``2r``
@@ -25,163 +27,170 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from lasps.alpha.operators import _order_run
+
 _BLOCK = 32  # rows per parallel task (scratch arrays are allocated once per task)
+_N_WIDE = 1500  # from this many keys, radix digits of 11 bits (below: 8 bits)
 
 
 @njit(cache=True, nogil=True)
-def _f32_keys(vals: np.ndarray, n: int, f32: np.ndarray, keys: np.ndarray) -> None:  # pragma: no cover
-    """``keys[:n]`` = order-preserving uint32 images of ``float32(vals[:n])``."""
+def _f32_keys(vals: np.ndarray, n: int, f32: np.ndarray, keys: np.ndarray, shift: int) -> None:  # pragma: no cover
+    """``keys[:n]`` = order-preserving uint32 images of ``float32(vals[:n])``, shifted right by ``shift``
+    bits (the key's ``32 - shift`` high bits: a coarser but still monotone key)."""
     for j in range(n):
         f32[j] = np.float32(vals[j])
     bits = f32.view(np.uint32)
+    sh = np.uint32(shift)
     for j in range(n):
         b = bits[j]
         if b & np.uint32(0x80000000):
-            keys[j] = ~b
+            keys[j] = (~b) >> sh
         else:
-            keys[j] = b | np.uint32(0x80000000)
+            keys[j] = (b | np.uint32(0x80000000)) >> sh
 
 
 @njit(cache=True, nogil=True)
-def _radix_sort8(keys: np.ndarray, idx: np.ndarray, n: int, kbuf: np.ndarray,
-                 ibuf: np.ndarray) -> None:  # pragma: no cover
-    """Stable LSD radix sort of ``keys[:n]`` (uint32) carrying ``idx[:n]``, in place: four passes of
-    8 bits (cheaper than :func:`_radix_sort` for short rows); a pass with one digit value is skipped."""
-    cnt = np.zeros((4, 256), np.int32)
-    for j in range(n):
-        k = keys[j]
-        cnt[0, k & 255] += 1
-        cnt[1, (k >> 8) & 255] += 1
-        cnt[2, (k >> 16) & 255] += 1
-        cnt[3, (k >> 24) & 255] += 1
-    off = np.empty(256, np.int32)
-    in_buf = False
-    for p in range(4):
-        skip = False
-        for d in range(256):
-            if cnt[p, d] == n:
-                skip = True
-                break
-        if skip:
-            continue
-        s = 0
-        for d in range(256):
-            off[d] = s
-            s += cnt[p, d]
-        shift = 8 * p
-        if in_buf:
-            for j in range(n):
-                k = kbuf[j]
-                d = (k >> shift) & 255
-                o = off[d]
-                keys[o] = k
-                idx[o] = ibuf[j]
-                off[d] = o + 1
-        else:
-            for j in range(n):
-                k = keys[j]
-                d = (k >> shift) & 255
-                o = off[d]
-                kbuf[o] = k
-                ibuf[o] = idx[j]
-                off[d] = o + 1
-        in_buf = not in_buf
-    if in_buf:
-        for j in range(n):
-            keys[j] = kbuf[j]
-            idx[j] = ibuf[j]
+def _radix_sort(keys: np.ndarray, idx: np.ndarray, n: int, kbuf: np.ndarray, ibuf: np.ndarray,
+                hist: np.ndarray, width: int, passes: int) -> None:  # pragma: no cover
+    """Stable LSD radix sort of ``keys[:n]`` (uint32 below ``2 ** (width * passes)``) carrying
+    ``idx[:n]``, in place: ``passes`` passes of ``width`` bits; a pass whose digit is the same for
+    every key is skipped.
 
-
-@njit(cache=True, nogil=True)
-def _radix_sort(keys: np.ndarray, idx: np.ndarray, n: int, kbuf: np.ndarray,
-                ibuf: np.ndarray) -> None:  # pragma: no cover
-    """Stable LSD radix sort of ``keys[:n]`` (uint32) carrying ``idx[:n]``, in place.
-
-    Three passes of 11, 11 and 10 bits (four of 8 bits below 1,500 keys, where the larger histograms
-    would dominate); a pass whose digit is the same for every key is skipped.
+    ``hist`` is ``(2 * passes, >= 2 ** width)`` int32 scratch. The digit counts are kept in two copies
+    (even and odd positions) so that runs of equal digits, common in the high digits and in tie-heavy
+    rows, do not serialise the counting on one counter.
     """
-    if n < 1500:
-        _radix_sort8(keys, idx, n, kbuf, ibuf)
+    if n == 0:
         return
-    cnt = np.zeros((3, 2048), np.int32)
-    for j in range(n):
-        k = keys[j]
-        cnt[0, k & 2047] += 1
-        cnt[1, (k >> 11) & 2047] += 1
-        cnt[2, (k >> 22) & 1023] += 1
-    off = np.empty(2048, np.int32)
+    nb = 1 << width
+    dmask = np.uint32(nb - 1)
+    hist[: 2 * passes, :nb] = 0
+    for p in range(passes):
+        sh = np.uint32(width * p)
+        h0 = hist[2 * p]
+        h1 = hist[2 * p + 1]
+        j = 0
+        while j + 1 < n:
+            h0[(keys[j] >> sh) & dmask] += 1
+            h1[(keys[j + 1] >> sh) & dmask] += 1
+            j += 2
+        if j < n:
+            h0[(keys[j] >> sh) & dmask] += 1
     in_buf = False
-    for p in range(3):
-        nb = 2048 if p < 2 else 1024
-        skip = False
-        for d in range(nb):
-            if cnt[p, d] == n:
-                skip = True
-                break
-        if skip:
-            continue
+    for p in range(passes):
+        sh = np.uint32(width * p)
+        h0 = hist[2 * p]
+        h1 = hist[2 * p + 1]
+        d0 = (keys[0] >> sh) & dmask
+        if h0[d0] + h1[d0] == n:
+            continue  # every key has this digit: the pass would not move anything
         s = 0
         for d in range(nb):
-            off[d] = s
-            s += cnt[p, d]
-        shift = 11 * p
+            c = h0[d] + h1[d]
+            h0[d] = s
+            s += c
         if in_buf:
             for j in range(n):
                 k = kbuf[j]
-                d = (k >> shift) & 2047
-                o = off[d]
+                d = (k >> sh) & dmask
+                o = h0[d]
                 keys[o] = k
                 idx[o] = ibuf[j]
-                off[d] = o + 1
+                h0[d] = o + 1
         else:
             for j in range(n):
                 k = keys[j]
-                d = (k >> shift) & 2047
-                o = off[d]
+                d = (k >> sh) & dmask
+                o = h0[d]
                 kbuf[o] = k
                 ibuf[o] = idx[j]
-                off[d] = o + 1
+                h0[d] = o + 1
         in_buf = not in_buf
     if in_buf:
         for j in range(n):
             keys[j] = kbuf[j]
             idx[j] = ibuf[j]
+
+
+@njit(cache=True, nogil=True)
+def new_hist() -> np.ndarray:  # pragma: no cover
+    """Scratch counts for :func:`_sort_row` (one per parallel task)."""
+    return np.empty((6, 2048), np.int32)
 
 
 @njit(cache=True, nogil=True)
 def _sort_row(row: np.ndarray, cand: np.ndarray, n: int, f32: np.ndarray, vals: np.ndarray,
-              keys: np.ndarray, kbuf: np.ndarray, ibuf: np.ndarray) -> None:  # pragma: no cover
-    """Sort ``cand[:n]`` (column indices) by ``row[cand]`` ascending, exactly (float64 order); on return
-    ``vals[:n]`` holds the sorted values."""
+              keys: np.ndarray, kbuf: np.ndarray, ibuf: np.ndarray, hist: np.ndarray) -> None:  # pragma: no cover
+    """Sort ``cand[:n]`` (column indices, ascending on entry) by ``row[cand]`` ascending, exactly
+    (float64 order; equal values in ascending column, ``-0.0`` before ``0.0``); on return ``vals[:n]``
+    holds the sorted values.
+
+    The radix sort runs on the high 22 bits of the float32 key (24 bits below ``_N_WIDE`` names), so
+    the top digit pass is skipped: two passes of 11 bits (three of 8). Runs of equal coarse keys
+    that are not already in order are then ordered by their float64 values
+    (:func:`lasps.alpha.operators._order_run`, stable: equal values keep the column order).
+    """
     for j in range(n):
         vals[j] = row[cand[j]]
-    _f32_keys(vals, n, f32, keys)
-    _radix_sort(keys, cand, n, kbuf, ibuf)
-    # refine runs of equal float32 keys by the exact float64 values
+    if n >= _N_WIDE:
+        _f32_keys(vals, n, f32, keys, 10)
+        _radix_sort(keys, cand, n, kbuf, ibuf, hist, 11, 2)
+    else:
+        _f32_keys(vals, n, f32, keys, 8)
+        _radix_sort(keys, cand, n, kbuf, ibuf, hist, 8, 3)
+    for j in range(n):
+        vals[j] = row[cand[j]]
     s = 0
     while s < n:
+        k = keys[s]
         e = s + 1
-        while e < n and keys[e] == keys[s]:
+        ordered = True
+        while e < n and keys[e] == k:
+            if vals[e] < vals[e - 1]:
+                ordered = False
             e += 1
-        if e - s > 1:
-            v0 = row[cand[s]]
-            same = True
-            for j in range(s + 1, e):
-                if row[cand[j]] != v0:
-                    same = False
-                    break
-            if not same:
-                for j in range(s + 1, e):  # stable insertion sort
-                    c = cand[j]
-                    v = row[c]
-                    m = j - 1
-                    while m >= s and row[cand[m]] > v:
-                        cand[m + 1] = cand[m]
-                        m -= 1
-                    cand[m + 1] = c
+        if not ordered:
+            _order_run(vals, cand, s, e)
         s = e
-    for j in range(n):
-        vals[j] = row[cand[j]]
+
+
+@njit(cache=True, nogil=True)
+def _sort_block(x: np.ndarray, mask: np.ndarray, lo: int, hi: int, order: np.ndarray, count: np.ndarray,
+                ranks: np.ndarray) -> None:  # pragma: no cover
+    """Rows ``lo..hi-1`` of :func:`sort_rows` into its (pre-filled) outputs."""
+    N = x.shape[1]
+    cand = np.empty(N, np.int32)
+    f32 = np.empty(N, np.float32)
+    vals = np.empty(N, np.float64)
+    keys = np.empty(N, np.uint32)
+    kbuf = np.empty(N, np.uint32)
+    ibuf = np.empty(N, np.int32)
+    hist = new_hist()
+    for t in range(lo, hi):
+        row = x[t]
+        n = 0
+        for i in range(N):
+            if mask[t, i] and np.isfinite(row[i]):
+                cand[n] = i
+                n += 1
+        _sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf, hist)
+        s = 0
+        while s < n:
+            e = s + 1
+            v = vals[s]
+            while e < n and vals[e] == v:
+                e += 1
+            r = np.float32((s + e + 1) * 0.5)
+            for j in range(s, e):
+                order[t, j] = cand[j]
+                ranks[t, cand[j]] = r
+            s = e
+        count[t] = n
+
+
+@njit(cache=True, nogil=True)
+def _sort_outputs(T: int, N: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    return np.full((T, N), -1, np.int32), np.zeros(T, np.int64), np.full((T, N), np.nan, np.float32)
 
 
 @njit(cache=True, parallel=True)
@@ -192,37 +201,20 @@ def sort_rows(x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     ``(T,)`` int64 and ``ranks`` ``(T, N)`` float32 average ranks ``1..count[t]`` (NaN outside).
     """
     T, N = x.shape
-    order = np.full((T, N), -1, np.int32)
-    count = np.zeros(T, np.int64)
-    ranks = np.full((T, N), np.nan, np.float32)
+    order, count, ranks = _sort_outputs(T, N)
     nblocks = (T + _BLOCK - 1) // _BLOCK
     for b in prange(nblocks):
-        cand = np.empty(N, np.int32)
-        f32 = np.empty(N, np.float32)
-        vals = np.empty(N, np.float64)
-        keys = np.empty(N, np.uint32)
-        kbuf = np.empty(N, np.uint32)
-        ibuf = np.empty(N, np.int32)
-        for t in range(b * _BLOCK, min(T, (b + 1) * _BLOCK)):
-            row = x[t]
-            n = 0
-            for i in range(N):
-                if mask[t, i] and np.isfinite(row[i]):
-                    cand[n] = i
-                    n += 1
-            _sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf)
-            s = 0
-            while s < n:
-                e = s + 1
-                v = vals[s]
-                while e < n and vals[e] == v:
-                    e += 1
-                r = np.float32((s + e + 1) * 0.5)
-                for j in range(s, e):
-                    order[t, j] = cand[j]
-                    ranks[t, cand[j]] = r
-                s = e
-            count[t] = n
+        _sort_block(x, mask, b * _BLOCK, min(T, (b + 1) * _BLOCK), order, count, ranks)
+    return order, count, ranks
+
+
+@njit(cache=True, nogil=True)
+def sort_rows_serial(x: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """:func:`sort_rows` in the calling thread: for a few rows, where waking the thread pool costs
+    more than the sort (and, on a busy machine, spins for a time slice)."""
+    T, N = x.shape
+    order, count, ranks = _sort_outputs(T, N)
+    _sort_block(x, mask, 0, T, order, count, ranks)
     return order, count, ranks
 
 
@@ -285,6 +277,7 @@ def evaluate_alpha(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, forder: np.
         keys = np.empty(N, np.uint32)
         kbuf = np.empty(N, np.uint32)
         ibuf = np.empty(N, np.int32)
+        hist = new_hist()
         fs = np.empty(N, np.float64)
         ra = np.zeros(N, np.float64)
         paired = np.zeros(N, np.bool_)
@@ -308,7 +301,7 @@ def evaluate_alpha(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, forder: np.
             # every universe name with a forward return has an alpha value: the shared forward ranks
             # are the ranks among the pairs, and the IC sums can be accumulated in the main pass
             fast = m_all == fcount[t]
-            _sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf)
+            _sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf, hist)
             for j in range(n):  # forward returns in the alpha's sorted order (one gather)
                 fs[j] = frow[cand[j]]
             qsum[:, :] = 0.0

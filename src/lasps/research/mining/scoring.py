@@ -33,15 +33,17 @@ _BLOCK = 32
 
 
 @njit(cache=True, parallel=True)
-def rank_ic_rows(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, rows: np.ndarray, fcount: np.ndarray,
-                 franks: np.ndarray, min_names: int) -> np.ndarray:  # pragma: no cover - compiled
-    """``(T,)`` daily Spearman rank IC of ``a`` with ``fwd`` on the rows where ``rows`` is True (NaN
-    elsewhere) — the same statistic as :func:`lasps.research.ic.rank_ic` (pairs inside ``mask`` with
-    both values finite, average ranks for ties, NaN below ``min_names`` pairs or for a constant side),
-    without the quantile work of the full evaluation kernel. ``fcount``/``franks`` are
-    :func:`lasps.research.kernels.sort_rows` of ``fwd`` under ``mask``; they are the pairs' forward
-    ranks whenever every name with a forward return has a value (the common case), else the forward
-    returns are re-ranked on the pairs."""
+def rank_ic_rows(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, rows: np.ndarray, forder: np.ndarray,
+                 fcount: np.ndarray, franks: np.ndarray, min_names: int) -> np.ndarray:  # pragma: no cover - compiled
+    """``(T,)`` daily Spearman rank IC of ``a`` with ``fwd`` (both ``(T, N)``) on the rows where ``rows``
+    (bool ``(T,)``) is True (NaN elsewhere) — the same statistic as :func:`lasps.research.ic.rank_ic`
+    (pairs inside ``mask`` with both values finite, average ranks for ties, NaN below ``min_names``
+    pairs or for a constant side), without the quantile work of the full evaluation kernel.
+
+    ``forder``/``fcount``/``franks`` are :func:`lasps.research.kernels.sort_rows` of ``fwd`` under
+    ``mask``. ``franks`` are the pairs' forward ranks whenever every name with a forward return has a
+    value (the common case); otherwise the forward returns are re-ranked on the pairs by one walk of
+    the shared order ``forder`` (no second sort). Only the alpha's row is sorted."""
     T, N = a.shape
     out = np.full(T, np.nan)
     nblocks = (T + _BLOCK - 1) // _BLOCK
@@ -52,10 +54,9 @@ def rank_ic_rows(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, rows: np.ndar
         keys = np.empty(N, np.uint32)
         kbuf = np.empty(N, np.uint32)
         ibuf = np.empty(N, np.int32)
-        fr = np.empty(N, np.float64)
-        fcand = np.empty(N, np.int32)
-        fvals = np.empty(N, np.float64)
-        frow_sorted = np.empty(N, np.float64)
+        hist = kernels.new_hist()
+        fr = np.empty(N, np.float64)  # forward rank among the pairs, by column (when re-ranked)
+        paired = np.zeros(N, np.bool_)
         for t in range(blk * _BLOCK, min(T, (blk + 1) * _BLOCK)):
             if not rows[t]:
                 continue
@@ -68,28 +69,32 @@ def rank_ic_rows(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, rows: np.ndar
                     n += 1
             if n < min_names or n < 2:
                 continue
-            for j in range(n):
-                fcand[j] = cand[j]
-            if n == fcount[t]:
+            fast = n == fcount[t]  # the pairs are then exactly the names with a forward return
+            if not fast:  # average ranks of the forward returns among the pairs, along the shared order
                 for j in range(n):
-                    fr[j] = franks[t, cand[j]]
-            else:  # re-rank the forward returns on the pairs
-                kernels._sort_row(frow, fcand, n, f32, fvals, keys, kbuf, ibuf)
-                s = 0
-                while s < n:
-                    e = s + 1
-                    while e < n and fvals[e] == fvals[s]:
+                    paired[cand[j]] = True
+                fc = fcount[t]
+                k = 0
+                j = 0
+                while j < fc:
+                    fv = frow[forder[t, j]]
+                    e = j
+                    cnt = 0
+                    while e < fc and frow[forder[t, e]] == fv:
+                        if paired[forder[t, e]]:
+                            cnt += 1
                         e += 1
-                    r = (s + e + 1) * 0.5
-                    for j in range(s, e):
-                        frow_sorted[fcand[j]] = r
-                    s = e
+                    if cnt > 0:
+                        r = k + (cnt + 1) * 0.5
+                        for jj in range(j, e):
+                            c = forder[t, jj]
+                            if paired[c]:
+                                fr[c] = r
+                        k += cnt
+                    j = e
                 for j in range(n):
-                    fr[j] = frow_sorted[cand[j]]
-            # fr[j] is the forward rank of cand[j] (original order); now sort the alpha values
-            for j in range(n):
-                frow_sorted[cand[j]] = fr[j]
-            kernels._sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf)
+                    paired[cand[j]] = False
+            kernels._sort_row(row, cand, n, f32, vals, keys, kbuf, ibuf, hist)
             sxy = 0.0
             sxx = 0.0
             syy = 0.0
@@ -100,7 +105,8 @@ def rank_ic_rows(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, rows: np.ndar
                     e += 1
                 r = (s + e + 1) * 0.5
                 for j in range(s, e):
-                    y = frow_sorted[cand[j]]
+                    c = cand[j]
+                    y = np.float64(franks[t, c]) if fast else fr[c]
                     sxy += r * y
                     sxx += r * r
                     syy += y * y
@@ -116,11 +122,17 @@ def rank_ic_rows(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, rows: np.ndar
 
 def _zranks(values: np.ndarray, mask: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``(R, N)`` float32 z-scored average ranks of ``values[rows]`` within ``mask`` (NaN outside; a row
-    with fewer than two distinct values is all NaN). A few rows only, so plain pandas ranking."""
+    with fewer than two distinct values is all NaN). Ranks from :func:`lasps.research.kernels.sort_rows_serial`
+    (exact half-integers, the same as ``pandas.DataFrame.rank(method="average")``); rows holding an
+    infinite value inside the mask, which pandas ranks as a value, are ranked by pandas."""
     if not len(rows):
         return np.zeros((0, values.shape[1]), np.float32)
-    x = np.where(mask[rows], values[rows], np.nan)
-    r = pd.DataFrame(x).rank(axis=1, method="average").to_numpy(dtype=np.float64)
+    x = np.ascontiguousarray(values[rows], dtype=np.float64)
+    m = np.ascontiguousarray(mask[rows], dtype=bool)
+    r = kernels.sort_rows_serial(x, m)[2].astype(np.float64)
+    inf = (np.isinf(x) & m).any(axis=1)
+    if inf.any():
+        r[inf] = pd.DataFrame(np.where(m[inf], x[inf], np.nan)).rank(axis=1, method="average").to_numpy(np.float64)
     n = np.isfinite(r).sum(axis=1, keepdims=True).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mu = np.where(n > 0, np.nansum(r, axis=1, keepdims=True) / n, np.nan)
@@ -139,6 +151,9 @@ class ScoringContext:
         ``(T, N)`` forward returns dated by signal row; ``known_row`` ``(T,)`` when each is known.
     horizon:
         ``h`` in sessions (IC t-stats use Newey–West with lag ``h - 1``).
+    forder, fcount, franks:
+        :func:`lasps.research.kernels.sort_rows` of ``fwd`` under ``mask`` (``(T, N)`` int32, ``(T,)``,
+        ``(T, N)`` float32), shared by every candidate's :func:`rank_ic_rows`.
     fp_rows:
         ``(R,)`` rows whose z-scored ranks form the fingerprint.
     """
@@ -146,6 +161,7 @@ class ScoringContext:
     fwd: np.ndarray
     known_row: np.ndarray
     mask: np.ndarray
+    forder: np.ndarray
     fcount: np.ndarray
     franks: np.ndarray
     fp_rows: np.ndarray
@@ -158,15 +174,15 @@ class ScoringContext:
         fr = panel_forward_returns(panel, horizon, entry)
         fwd = np.ascontiguousarray(fr.values)
         mask = np.ascontiguousarray(panel.universe_mask, dtype=bool)
-        _, fcount, franks = kernels.sort_rows(fwd, mask)
+        forder, fcount, franks = kernels.sort_rows(fwd, mask)
         rows = np.asarray(sorted(set(int(r) for r in fp_rows)), dtype=np.int64)
-        return cls(fwd, fr.known_row, mask, fcount, franks, rows, int(horizon), int(min_names))
+        return cls(fwd, fr.known_row, mask, forder, fcount, franks, rows, int(horizon), int(min_names))
 
     def reduce(self, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(T,)`` daily rank IC on ``rows`` (bool ``(T,)``) and the ``(R, N)`` float32 z-scored ranks of
         one ``(T, N)`` candidate at the fingerprint rows."""
         a = np.ascontiguousarray(values, dtype=np.float64)
-        ic = rank_ic_rows(a, self.fwd, self.mask, rows, self.fcount, self.franks, self.min_names)
+        ic = rank_ic_rows(a, self.fwd, self.mask, rows, self.forder, self.fcount, self.franks, self.min_names)
         return ic, _zranks(a, self.mask, self.fp_rows)
 
 
