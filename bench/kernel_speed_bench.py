@@ -4,7 +4,8 @@ Run: ``python bench/kernel_speed_bench.py [--rows 2900] [--cols 4000] [--repeat 
 Inputs: ``random`` (price-like floats, 5 % NaN, almost no ties) and ``ticks`` (the same prices on a
 500 KRW tick with 1-ulp noise on 2 % of cells: many exact ties and near-ties), default
 ``Conventions`` (tolerant ties). ``ts_rank`` and ``correlation`` run at the windows the paper alphas
-use most; ``ts_argmax``, ``ts_min``, ``ts_sum`` and ``decay_linear`` at d = 10. Prints best and median wall time and the process CPU time per call (both cores count), and
+use most; ``ts_argmax``, ``ts_min``, ``ts_sum`` and ``decay_linear`` at d = 10. Prints best and median
+wall time and the process CPU time per call (both cores count), and
 the load average: the machine is shared, so compare CPU seconds, not wall time.
 """
 

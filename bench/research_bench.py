@@ -166,6 +166,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from lasps.alpha.engine import tune_allocator
     from lasps.research.correlation import alpha_correlation
     from lasps.research.evaluate import EvalConfig, evaluate_arrays
     from lasps.research.forward import forward_returns
@@ -173,6 +174,7 @@ def main() -> None:
     from lasps.research.ranking import rank_table
     from lasps.research.walkforward import WalkForwardConfig, walk_forward
 
+    tune_allocator()  # as `lasps eval` does: per-alpha buffers from the heap
     console = Console()
     compile_s = warm_up()
     T, N = args.days, args.stocks

@@ -96,6 +96,7 @@ def _int_list(text: str, option: str) -> list[int]:
 def _evaluate(command: str, ws: Workspace, alphas: str | None, horizon: int, entry: str, quantiles: int,
               universe: str, start: str | None, end: str | None, train_end: str, val_end: str,
               compute: bool, executor: Any = None) -> _Run:
+    from lasps.alpha.engine import tune_allocator
     from lasps.alpha.store import alphas_dir
     from lasps.research import io as rio
     from lasps.research.alpha_values import stored_or_computed
@@ -123,6 +124,7 @@ def _evaluate(command: str, ws: Workspace, alphas: str | None, horizon: int, ent
         console.print(f"[yellow]not stored, computing on the fly: {', '.join(on_the_fly[:10])}"
                       f"{' …' if len(on_the_fly) > 10 else ''}[/]")
 
+    tune_allocator()  # per-alpha (T, N) buffers come from the heap, not fresh mmap pages
     with console.status("loading the market panel"):
         panel = ws.panel(start=start, end=end, universe=universe)
     fwd = panel_forward_returns(panel, cfg.horizon, cfg.entry)

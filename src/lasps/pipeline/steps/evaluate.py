@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lasps.alpha.engine import alpha_lookback
+from lasps.alpha.engine import alpha_lookback, tune_allocator
 from lasps.data.suspect import selectability_on, suspect_summary
 from lasps.errors import ConfigError, LaspsError
 from lasps.files import atomic_write, atomic_write_text, write_json
@@ -114,6 +114,7 @@ def run(ctx: StepContext) -> tuple[dict[str, Any], bool]:
     decay = ICDecay(panel, decay_rows(T, cfg.window))  # IC by horizon 1..20 (the report's IC-decay chart)
     ic_decay: dict[str, list[float]] = {}
     values = decay.tap(_alpha_values(ctx, panel, names, on_the_fly, signals, unavailable), ic_decay)
+    tune_allocator()  # per-alpha (T, N) buffers from the heap, not fresh mmap pages
     ev = evaluate_arrays(values, fwd,
                          panel.universe_mask, panel.dates, panel.codes, ev_cfg, unavailable=unavailable,
                          progress=ctx.tick("evaluate"))
