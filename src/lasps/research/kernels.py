@@ -362,29 +362,46 @@ def evaluate_alpha(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, forder: np.
                     c1 = 0
                 gs = 0.0
                 cnt = 0
-                for j in range(s, e):
-                    f = fs[j]
+                if e == s + 1:  # a value of its own (the common case): no loops over the group
+                    f = fs[s]
                     if np.isfinite(f):
                         gs += f
-                        cnt += 1
+                        cnt = 1
+                        rr = m + 1.0  # its rank among the pairs (for the IC)
+                        c = cand[s]
+                        if fast:
+                            rf = franks[t, c]
+                            sab += rr * rf
+                            saa += rr * rr
+                            sbb += rf * rf
+                        else:
+                            ra[c] = rr
+                            paired[c] = True
+                        m += 1
+                else:
+                    for j in range(s, e):
+                        f = fs[j]
+                        if np.isfinite(f):
+                            gs += f
+                            cnt += 1
+                    if cnt > 0:
+                        rr = m + (cnt + 1) * 0.5  # average rank among the pairs (for the IC)
+                        for j in range(s, e):
+                            c = cand[j]
+                            if np.isfinite(fs[j]):
+                                if fast:
+                                    rf = franks[t, c]
+                                    sab += rr * rf
+                                    saa += rr * rr
+                                    sbb += rf * rf
+                                else:
+                                    ra[c] = rr
+                                    paired[c] = True
+                        m += cnt
                 acc0 += gs
                 acc1 += gs
                 c0 += cnt
                 c1 += cnt
-                if cnt > 0:
-                    rr = m + (cnt + 1) * 0.5  # average rank among the pairs (for the IC)
-                    for j in range(s, e):
-                        c = cand[j]
-                        if np.isfinite(fs[j]):
-                            if fast:
-                                rf = franks[t, c]
-                                sab += rr * rf
-                                saa += rr * rr
-                                sbb += rf * rf
-                            else:
-                                ra[c] = rr
-                                paired[c] = True
-                    m += cnt
                 if zr >= 0:
                     dv = r2 * 0.5 - mean_r
                     ss += dv * dv * (e - s)
