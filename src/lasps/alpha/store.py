@@ -15,7 +15,7 @@ statistics only for ``date`` (statistics on the dictionary-encoded ``code`` colu
 than everything else together). Readers need nothing special: ``pyarrow.parquet.read_table`` and
 DuckDB see ``date, code, value`` with the types above, so format-1 files (the same logical schema,
 plain strings) and format-2 files (OPTIONAL columns, zstd 1 everywhere) are read by the same code.
-Per 11.6 M-cell alpha: ~0.17 s CPU continuous, 0.2-0.3 s dictionary or zstd values (format 2:
+Per 11.6 M-cell alpha: ~0.17 s CPU continuous, 0.2-0.4 s dictionary or zstd values (format 2:
 0.32-0.52 s); see ``docs/benchmarks.md``.
 
 Each file records in its Parquet key-value metadata (key ``lasps.alpha``, JSON) what produced it: the
