@@ -1,4 +1,4 @@
-"""Benchmark: the alpha value store - write and read time, bytes on disk, format 2 vs format 1.
+"""Benchmark: the alpha value store - write and read time, bytes on disk, current format vs format 1.
 
 Usage::
 
@@ -10,8 +10,10 @@ timed) and each one is written to a scratch ``$LASPS_HOME`` synchronously (``las
 write_alpha``: encode + fsync + rename), then read back with ``read_alpha`` (what research and backtest
 use) and compared bit for bit. ``--format1`` also writes each alpha the way store format 1 did (plain
 string ``code`` column built with ``pyarrow.compute.take``, default pyarrow encodings and statistics,
-zstd) and reads it back with the same ``read_alpha``, for the before/after table. Reported: wall and CPU
-seconds (this process, all threads) summed over the alphas, total bytes, and the 1-minute load average
+zstd) and reads it back with the same ``read_alpha``, for the before/after table. To measure an older
+store version on the same panel, run this script with ``PYTHONPATH`` pointing at that checkout's
+``src``. Reported: wall and CPU seconds (this process, all threads) summed over the alphas, total
+bytes, and the 1-minute load average
 at start and end (the machine may be shared: CPU seconds are the robust figure).
 """
 
@@ -84,14 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()
     panel = make_panel(args.days, args.stocks, 0)
     scratch = Path(tempfile.mkdtemp(prefix="lasps_store_bench_", dir=args.dir))
-    sides = {"format 2": scratch / "f2"} | ({"format 1": scratch / "f1"} if args.format1 else {})
+    current = f"format {store.FORMAT_VERSION}"
+    sides = {current: scratch / "current"} | ({"format 1": scratch / "f1"} if args.format1 else {})
     tot = {s: {"write_s": 0.0, "write_cpu": 0.0, "read_s": 0.0, "read_cpu": 0.0, "bytes": 0} for s in sides}
     n = 0
     try:
         for name, values in compile_alphas(ids, panel).run(panel):
             for side, home in sides.items():
                 c0, t0 = cpu_s(), time.perf_counter()
-                if side == "format 2":
+                if side == current:
                     path = store.write_alpha(home, name, values, panel, {"name": name})
                 else:
                     store.alphas_dir(home).mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,9 @@ def test_round_trip_and_layout(tmp_path: Path, panel: Panel) -> None:
     assert table.schema.field("code").type == pa.string()
     assert table.schema.field("value").type == pa.float64()
     assert table.num_rows == int(np.isfinite(v).sum())  # NaN cells are not written
-    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+    rg = pq.ParquetFile(path).metadata.row_group(0)
+    assert [rg.column(i).compression for i in range(2)] == ["LZ4", "LZ4"]  # date, code: format 3
+    assert not table.schema.field("value").nullable  # REQUIRED columns (format 3)
     frame = table.to_pandas()
     assert frame["code"].iloc[0] == panel.codes[0]
     assert list(frame.columns) == ["date", "code", "value"]

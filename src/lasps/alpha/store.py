@@ -1,22 +1,28 @@
 """Alpha values on disk: one Parquet file per alpha under ``$LASPS_HOME/alphas/`` (DESIGN §2.1).
 
-Layout (format 2): ``alphas/alpha_001.parquet`` … (user alphas ``alphas/<name>.parquet``), long format
+Layout (format 3): ``alphas/alpha_001.parquet`` … (user alphas ``alphas/<name>.parquet``), long format
 with columns ``date`` (date32, i.e. int32 days), ``code`` (string, dictionary-encoded: the panel's code
-list once per row group plus ~12-bit indices) and ``value`` (float64); NaN cells are not written; rows
-are sorted by date, then code (panel order), in row groups of :data:`ROW_GROUP_ROWS` rows (whole dates
-stay together as far as the size allows). Encodings are chosen for write speed on a 2-core machine:
-zstd level 1 on every column; ``value`` is dictionary-encoded when it takes few distinct values (ranks,
-signs, booleans: ~4-15x smaller) and otherwise byte-stream-split (continuous values hardly compress, so
-the bytes go to disk nearly raw instead of burning CPU); min/max statistics only for ``date`` (statistics
-on the dictionary-encoded ``code`` column would cost more than everything else together). Readers need
-nothing special: ``pyarrow.parquet.read_table`` and DuckDB see ``date, code, value`` with the types
-above, so format-1 files (the same logical schema, plain strings) are read by the same code.
+list once per row group plus ~12-bit indices) and ``value`` (float64), all REQUIRED (non-nullable: no
+definition levels to encode or decode); NaN cells are not written; rows are sorted by date, then code
+(panel order), in row groups of :data:`ROW_GROUP_ROWS` rows (whole dates stay together as far as the
+size allows). Encodings are chosen for write CPU on a 2-core machine, column by column: ``date`` plain
++ LZ4 (sorted days: ~0.2 MB per alpha, without hashing every row), ``code`` written from a pre-built
+dictionary array (no re-hashing of strings) + LZ4; ``value`` is dictionary-encoded + LZ4 when it
+takes few distinct values (ranks, signs, booleans: ~4-15x smaller), otherwise byte-stream-split, and
+then zstd 1 only when a ~1 ms sample says it saves >= 15 % (many zeros, few significant bits) —
+continuous values (~10 % saving for twice the column's CPU) go to disk uncompressed. Min/max
+statistics only for ``date`` (statistics on the dictionary-encoded ``code`` column would cost more
+than everything else together). Readers need nothing special: ``pyarrow.parquet.read_table`` and
+DuckDB see ``date, code, value`` with the types above, so format-1 files (the same logical schema,
+plain strings) and format-2 files (OPTIONAL columns, zstd 1 everywhere) are read by the same code.
+Per 11.6 M-cell alpha: ~0.17 s CPU continuous, 0.2-0.4 s dictionary or zstd values (format 2:
+0.32-0.52 s); see ``docs/benchmarks.md``.
 
 Each file records in its Parquet key-value metadata (key ``lasps.alpha``, JSON) what produced it: the
 alpha name, the formula's canonical form, the conventions, the panel's first/last date, number of dates
 and codes, a hash of the code list and of the input data, and the format version. :func:`is_current`
 compares that record with the current request, which is what ``lasps alpha compute --resume`` uses to
-skip alphas that are already up to date (a format-1 file is never current: it is rewritten).
+skip alphas that are already up to date (a file of an older format is never current: it is rewritten).
 
 Writes are atomic (:func:`lasps.files.atomic_write`: a temporary file in the same directory, fsynced,
 renamed over the target, the directory fsynced), so a reader (or an interrupted run, even one killed with
@@ -51,6 +57,7 @@ __all__ = [
     "FORMAT_VERSION",
     "METADATA_KEY",
     "ROW_GROUP_ROWS",
+    "SCHEMA",
     "AlphaWriter",
     "alpha_path",
     "alphas_dir",
@@ -61,17 +68,26 @@ __all__ = [
     "read_alpha",
     "read_metadata",
     "register_views",
+    "value_layout",
     "write_alpha",
     "write_table_atomic",
 ]
 
 METADATA_KEY = b"lasps.alpha"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 ROW_GROUP_ROWS = 1 << 20
 """Rows per Parquet row group (~260 dates of 4,000 codes): big enough for fast scans, small enough that
 a one-date read (``date =`` filter, pruned by the ``date`` statistics) decodes one group."""
 
 _ZSTD_LEVEL = 1
+_ZSTD_MIN_SAVING = 0.15
+_ZSTD_SAMPLE_VALUES = 32_768
+_ZSTD_SAMPLE_BLOCKS = 4
+"""Byte-stream-split ``value`` columns are zstd-compressed only when 4 sample blocks of 32k values shrink
+by >= 15 % (values with many zeros, few significant bits); continuous values (~10 % saving for ~2x the
+column's write CPU) are stored uncompressed."""
+_WRITE_BATCH = 1 << 16
+"""Values handed to a column writer per call (pyarrow's default of 1,024 costs per-batch overhead)."""
 _DICT_SAMPLE = 200_000
 _DICT_MAX_DISTINCT_SHARE = 0.25
 """``value`` is dictionary-encoded when a strided sample of this many values holds at most this share
@@ -148,9 +164,32 @@ def expected_metadata(name: str, canonical: str, conventions: Conventions, panel
     }
 
 
+SCHEMA = pa.schema([pa.field("date", pa.date32(), nullable=False),
+                    pa.field("code", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+                    pa.field("value", pa.float64(), nullable=False)])
+"""Arrow schema of :func:`long_table` (``code`` as an Arrow dictionary; on disk a plain string column).
+The fields are non-nullable, so the Parquet columns are REQUIRED: no definition levels to compute,
+encode and decode (format 3; format 1 and 2 files have the same columns as OPTIONAL, never null)."""
+
+_CODE_STRINGS: tuple[np.ndarray, pa.Array] | None = None
+
+
+def _code_strings(codes: np.ndarray) -> pa.Array:
+    """``codes`` as an Arrow string array, built once per code list (the panel's ``(N,)`` codes are the
+    same for every alpha of a run)."""
+    global _CODE_STRINGS
+    cached = _CODE_STRINGS
+    if cached is not None and cached[0].shape == codes.shape and np.array_equal(cached[0], codes):
+        return cached[1]
+    strings = pa.array([str(c) for c in codes], type=pa.string())
+    _CODE_STRINGS = (np.array(codes, copy=True), strings)  # a copy: the caller may change its array later
+    return strings
+
+
 def long_table(values: np.ndarray, dates: np.ndarray, codes: np.ndarray) -> pa.Table:
     """``date, code, value`` rows of the non-NaN cells of ``(T, N)`` ``values`` (dates ``(T,)``, codes
-    ``(N,)``), sorted by date then code position; ``code`` is a dictionary array over ``codes``."""
+    ``(N,)``), sorted by date then code position; ``code`` is a dictionary array over ``codes``; schema
+    :data:`SCHEMA` (non-nullable fields)."""
     vals = np.ascontiguousarray(values, dtype=np.float64)
     if vals.shape != (len(dates), len(codes)):
         raise StoreError(f"values of shape {vals.shape} do not match {len(dates)} dates x {len(codes)} codes")
@@ -158,9 +197,9 @@ def long_table(values: np.ndarray, dates: np.ndarray, codes: np.ndarray) -> pa.T
     row_day, col, cell = _compact(vals, day)
     return pa.table({
         "date": pa.array(row_day, type=pa.int32()).cast(pa.date32()),
-        "code": pa.DictionaryArray.from_arrays(pa.array(col), pa.array([str(c) for c in codes], type=pa.string())),
+        "code": pa.DictionaryArray.from_arrays(pa.array(col), _code_strings(codes)),
         "value": pa.array(cell, type=pa.float64()),
-    })
+    }, schema=SCHEMA)
 
 
 @njit(cache=True, nogil=True)
@@ -207,34 +246,81 @@ def _scatter(out: np.ndarray, panel_days: np.ndarray, day: np.ndarray, col: np.n
             out[t, col[k]] = values[k]
 
 
-def _few_distinct(values: pa.ChunkedArray) -> bool:
+def _value_array(values: pa.ChunkedArray) -> np.ndarray:
+    """The ``value`` column as float64 numpy (zero-copy for the usual single chunk without nulls)."""
+    if values.num_chunks == 1 and values.null_count == 0:
+        return values.chunk(0).to_numpy(zero_copy_only=False)
+    return values.combine_chunks().to_numpy(zero_copy_only=False)
+
+
+def _few_distinct(values: np.ndarray) -> bool:
     """Whether a strided sample of ``values`` holds few distinct values (see ``_DICT_MAX_DISTINCT_SHARE``)."""
     n = len(values)
     if n == 0:
         return True
-    sample = values.combine_chunks().to_numpy(zero_copy_only=False)[:: max(1, n // _DICT_SAMPLE)]
+    sample = values[:: max(1, n // _DICT_SAMPLE)]
     return len(np.unique(sample)) <= _DICT_MAX_DISTINCT_SHARE * len(sample)
+
+
+def _zstd_pays(values: np.ndarray) -> bool:
+    """Whether zstd shrinks byte-stream-split ``values`` by at least ``_ZSTD_MIN_SAVING``, judged on
+    ``_ZSTD_SAMPLE_BLOCKS`` contiguous blocks of ``_ZSTD_SAMPLE_VALUES`` values spread over the column
+    (byte-stream-split and compressed like a data page; ~1 ms)."""
+    n = len(values)
+    if n == 0:
+        return False
+    size = min(n, _ZSTD_SAMPLE_VALUES)
+    starts = np.linspace(0, n - size, _ZSTD_SAMPLE_BLOCKS).astype(np.int64)
+    codec = pa.Codec("zstd", compression_level=_ZSTD_LEVEL)
+    raw = packed = 0
+    for start in np.unique(starts):
+        block = np.ascontiguousarray(values[start: start + size], dtype=np.float64)
+        split = np.ascontiguousarray(block.view(np.uint8).reshape(-1, 8).T)  # byte-stream split
+        raw += split.nbytes
+        packed += codec.compress(split.tobytes()).size
+    return packed <= (1.0 - _ZSTD_MIN_SAVING) * raw
+
+
+def value_layout(values: np.ndarray) -> tuple[str, str]:
+    """(encoding, compression) of the ``value`` column for ``(rows,)`` float64 ``values``:
+    ``("RLE_DICTIONARY", "lz4")`` when a sample has few distinct values, else ``BYTE_STREAM_SPLIT``
+    with ``"zstd"`` when a sample shrinks by ``_ZSTD_MIN_SAVING`` or more and ``"none"`` otherwise."""
+    if _few_distinct(values):
+        return "RLE_DICTIONARY", "lz4"  # zstd: ~25 % fewer bytes of an already small column, 0.03 s more
+    return "BYTE_STREAM_SPLIT", "zstd" if _zstd_pays(values) else "none"
 
 
 def write_table_atomic(table: pa.Table, path: Path) -> Path:
     """Write a ``date, code, value`` ``table`` to ``path`` in the store layout (see the module docstring),
     atomically (:func:`lasps.files.atomic_write`): readers see the old file or the new one, never a partial
-    one."""
+    one. Columns are written REQUIRED (non-nullable): a ``table`` with nulls raises :class:`StoreError`."""
+    holes = [name for name in table.column_names if table.column(name).null_count]
+    if holes:
+        raise StoreError(f"cannot store null cells (columns {', '.join(holes)}): NaN cells are left out instead")
     path.parent.mkdir(parents=True, exist_ok=True)
-    dictionary = ["date", "code"]
+    metadata = table.schema.metadata or {}
+    schema = pa.schema([field.with_nullable(False) for field in table.schema])
+    table = table.cast(schema)
+    dictionary = ["code"]
     encoding: dict[str, str] = {}
-    if "value" in table.column_names:
-        if _few_distinct(table.column("value")):
+    compression = {name: "lz4" for name in table.column_names}
+    level: dict[str, int] = {}
+    if "date" in compression:
+        encoding["date"] = "PLAIN"  # sorted days compress to almost nothing, without hashing every row
+    if "value" in compression:
+        value_encoding, compression["value"] = value_layout(_value_array(table.column("value")))
+        if value_encoding == "RLE_DICTIONARY":
             dictionary.append("value")
         else:
-            encoding["value"] = "BYTE_STREAM_SPLIT"
-    metadata = table.schema.metadata or {}
+            encoding["value"] = value_encoding
+        if compression["value"] == "zstd":
+            level["value"] = _ZSTD_LEVEL
 
     def write(tmp: Path) -> None:
-        with pq.ParquetWriter(tmp, table.schema.remove_metadata(), compression="zstd",
-                              compression_level=_ZSTD_LEVEL, use_dictionary=dictionary,
-                              column_encoding=encoding or None, dictionary_pagesize_limit=_DICT_PAGE_LIMIT,
-                              write_statistics=["date"], store_schema=False) as writer:
+        with pq.ParquetWriter(tmp, schema, compression=compression, compression_level=level or None,
+                              use_dictionary=dictionary, column_encoding=encoding or None,
+                              dictionary_pagesize_limit=_DICT_PAGE_LIMIT, write_statistics=["date"],
+                              write_batch_size=_WRITE_BATCH, store_schema=False) as writer:
             # store_schema=False: readers see ``code`` as a plain string column (not a dictionary type);
             # the schema's key-value metadata (the lasps.alpha record) is written explicitly
             writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
@@ -257,7 +343,7 @@ def write_alpha(home: Path | str, name: str, values: np.ndarray, panel: Panel, m
     rows:
         Only these rows (dates) are written (e.g. after warm-up history).
 
-    Returns the path. Time: ~0.3–0.5 s of CPU for 11.6 M cells, plus the disk write (12–90 MB).
+    Returns the path. Time: ~0.17–0.4 s of CPU for 11.6 M cells, plus the disk write (8–95 MB).
     """
     vals = np.asarray(values, dtype=np.float64)
     if vals.shape != panel.shape:
@@ -368,7 +454,7 @@ def read_alpha(home: Path | str, name: str, panel: Panel, date: str | np.datetim
 
     Dates and codes in the file that are not in the panel are ignored. With ``date`` only that day is
     read (the result is still ``(T, N)``, NaN elsewhere; only the row group holding it is decoded).
-    Reads format 1 and 2 files alike. Raises :class:`StoreError` if the file is missing or unreadable.
+    Reads format 1, 2 and 3 files alike. Raises :class:`StoreError` if the file is missing or unreadable.
     Time: ~0.3 s for 11 M stored cells.
     """
     path = alpha_path(home, name)
