@@ -160,7 +160,10 @@ def plan_alphas(home: StoreProvider | Path, specs: Sequence[AlphaSpec], date: dt
         if meta is None:
             plan.full[spec.name] = "not stored yet"
             continue
-        if meta.get("format") != FORMAT_VERSION or meta.get("formula") != spec.canonical:
+        if meta.get("format") != FORMAT_VERSION:
+            plan.full[spec.name] = f"stored in store format {meta.get('format')}, now {FORMAT_VERSION} (rewritten once)"
+            continue
+        if meta.get("formula") != spec.canonical:
             plan.full[spec.name] = "the formula changed since it was stored"
             continue
         if meta.get("conventions") != conv:
@@ -195,8 +198,9 @@ def append_alpha(home: Path, name: str, values: np.ndarray, panel: Panel, rows: 
     """Replace the stored rows of ``name`` from the first date of ``panel.dates[rows]`` on with
     ``values[rows]``, keeping the earlier rows; atomic (temporary file + fsync + ``os.replace``).
 
-    The layout is the alpha store's (``date`` date32, ``code`` string, ``value`` float64, zstd, sorted by
-    date then code, metadata under :data:`lasps.alpha.store.METADATA_KEY`).
+    The layout is the alpha store's (``date`` date32, ``code`` string, ``value`` float64, the store
+    format's per-column codecs, sorted by date then code, metadata under
+    :data:`lasps.alpha.store.METADATA_KEY`).
     """
     path = alpha_path(home, name)
     dates = panel.dates[rows]
