@@ -283,8 +283,8 @@ class Program:
         node). The engine keeps no reference to it, so a caller that writes and drops each result
         holds at most the inputs plus the live intermediates. ``ops`` defaults to ``FAST_OPS``.
 
-        Timing: the 101 paper alphas on a 2,900 x 4,000 panel are ~880 operator nodes; about 75 s of
-        CPU on 2 cores, ~3.9 GiB peak (``bench/alpha_bench.py``), most of it in the rank, ts_rank and
+        Timing: the 101 paper alphas on a 2,900 x 4,000 panel are ~880 operator nodes; about 42 s of
+        CPU (23 s wall) on 2 cores, ~4.0 GiB peak (``bench/alpha_bench.py``), most of it in the rank, ts_rank and
         correlation kernels. Call :func:`tune_allocator` first in batch jobs.
         """
         ops = FAST_OPS if ops is None else ops
