@@ -119,6 +119,28 @@ def new_hist() -> np.ndarray:  # pragma: no cover
 
 
 @njit(cache=True, nogil=True)
+def sort_buffers(N: int):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Scratch arrays of :func:`_sort_row` for rows of ``N`` names (one set per parallel task):
+    ``cand`` (int32), ``f32``, ``vals`` (float64), ``keys``, ``kbuf`` (uint32), ``ibuf`` (int32), ``hist``."""
+    return (np.empty(N, np.int32), np.empty(N, np.float32), np.empty(N, np.float64), np.empty(N, np.uint32),
+            np.empty(N, np.uint32), np.empty(N, np.int32), new_hist())
+
+
+@njit(cache=True, inline="always")
+def _pair_terms(fast: bool, franks: np.ndarray, t: int, c: int, rr: float, ra: np.ndarray,
+                paired: np.ndarray) -> tuple[float, float, float]:  # pragma: no cover
+    """IC terms ``(rr * rf, rr * rr, rf * rf)`` of one (alpha, forward return) pair with alpha rank ``rr``
+    when the shared forward ranks apply (``fast``); otherwise ``rr`` is recorded for the re-ranking walk
+    and the terms are 0."""
+    if fast:
+        rf = franks[t, c]
+        return rr * rf, rr * rr, rf * rf
+    ra[c] = rr
+    paired[c] = True
+    return 0.0, 0.0, 0.0
+
+
+@njit(cache=True, nogil=True)
 def _sort_row(row: np.ndarray, cand: np.ndarray, n: int, f32: np.ndarray, vals: np.ndarray,
               keys: np.ndarray, kbuf: np.ndarray, ibuf: np.ndarray, hist: np.ndarray) -> None:  # pragma: no cover
     """Sort ``cand[:n]`` (column indices, ascending on entry) by ``row[cand]`` ascending, exactly
@@ -159,13 +181,7 @@ def _sort_block(x: np.ndarray, mask: np.ndarray, lo: int, hi: int, order: np.nda
                 ranks: np.ndarray) -> None:  # pragma: no cover
     """Rows ``lo..hi-1`` of :func:`sort_rows` into its (pre-filled) outputs."""
     N = x.shape[1]
-    cand = np.empty(N, np.int32)
-    f32 = np.empty(N, np.float32)
-    vals = np.empty(N, np.float64)
-    keys = np.empty(N, np.uint32)
-    kbuf = np.empty(N, np.uint32)
-    ibuf = np.empty(N, np.int32)
-    hist = new_hist()
+    cand, f32, vals, keys, kbuf, ibuf, hist = sort_buffers(N)
     for t in range(lo, hi):
         row = x[t]
         n = 0
@@ -271,13 +287,7 @@ def evaluate_alpha(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, forder: np.
     has_top = np.zeros((2, T), np.bool_)
     nblocks = (T + _BLOCK - 1) // _BLOCK
     for blk in prange(nblocks):
-        cand = np.empty(N, np.int32)
-        f32 = np.empty(N, np.float32)
-        vals = np.empty(N, np.float64)
-        keys = np.empty(N, np.uint32)
-        kbuf = np.empty(N, np.uint32)
-        ibuf = np.empty(N, np.int32)
-        hist = new_hist()
+        cand, f32, vals, keys, kbuf, ibuf, hist = sort_buffers(N)
         fs = np.empty(N, np.float64)
         ra = np.zeros(N, np.float64)
         paired = np.zeros(N, np.bool_)
@@ -367,16 +377,10 @@ def evaluate_alpha(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, forder: np.
                     if np.isfinite(f):
                         gs += f
                         cnt = 1
-                        rr = m + 1.0  # its rank among the pairs (for the IC)
-                        c = cand[s]
-                        if fast:
-                            rf = franks[t, c]
-                            sab += rr * rf
-                            saa += rr * rr
-                            sbb += rf * rf
-                        else:
-                            ra[c] = rr
-                            paired[c] = True
+                        ab, aa, bb = _pair_terms(fast, franks, t, cand[s], m + 1.0, ra, paired)
+                        sab += ab
+                        saa += aa
+                        sbb += bb
                         m += 1
                 else:
                     for j in range(s, e):
@@ -387,16 +391,11 @@ def evaluate_alpha(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, forder: np.
                     if cnt > 0:
                         rr = m + (cnt + 1) * 0.5  # average rank among the pairs (for the IC)
                         for j in range(s, e):
-                            c = cand[j]
                             if np.isfinite(fs[j]):
-                                if fast:
-                                    rf = franks[t, c]
-                                    sab += rr * rf
-                                    saa += rr * rr
-                                    sbb += rf * rf
-                                else:
-                                    ra[c] = rr
-                                    paired[c] = True
+                                ab, aa, bb = _pair_terms(fast, franks, t, cand[j], rr, ra, paired)
+                                sab += ab
+                                saa += aa
+                                sbb += bb
                         m += cnt
                 acc0 += gs
                 acc1 += gs

@@ -48,13 +48,7 @@ def rank_ic_rows(a: np.ndarray, fwd: np.ndarray, mask: np.ndarray, rows: np.ndar
     out = np.full(T, np.nan)
     nblocks = (T + _BLOCK - 1) // _BLOCK
     for blk in prange(nblocks):
-        cand = np.empty(N, np.int32)
-        f32 = np.empty(N, np.float32)
-        vals = np.empty(N, np.float64)
-        keys = np.empty(N, np.uint32)
-        kbuf = np.empty(N, np.uint32)
-        ibuf = np.empty(N, np.int32)
-        hist = kernels.new_hist()
+        cand, f32, vals, keys, kbuf, ibuf, hist = kernels.sort_buffers(N)
         fr = np.empty(N, np.float64)  # forward rank among the pairs, by column (when re-ranked)
         paired = np.zeros(N, np.bool_)
         for t in range(blk * _BLOCK, min(T, (blk + 1) * _BLOCK)):
